@@ -1,0 +1,398 @@
+"""The clinic's knowledge base: schema, loading and validation.
+
+`knowledge/*.yml` is the single source of truth for what the assistant knows: the spaCy
+entity patterns, the NLU lookup tables and synonyms, and every answer are generated from
+it. Each file is validated at load time so that a typo in a YAML edit fails loudly with the
+file and the entry named, instead of surfacing as a wrong answer in a conversation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, Extra, ValidationError, conlist, constr, validator
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "knowledge"
+
+#: Entity labels, as used by the spaCy pipeline, the NLU data and the domain.
+CONDITION, SYMPTOM, BODY_PART, TREATMENT = "condition", "symptom", "body_part", "treatment"
+ENTITY_LABELS = (CONDITION, SYMPTOM, BODY_PART, TREATMENT)
+
+Id = constr(regex=r"^[a-z][a-z0-9_]*$", strip_whitespace=True)
+Text = constr(min_length=1, strip_whitespace=True)
+NonEmptyTexts = conlist(Text, min_items=1)
+
+
+class KnowledgeBaseError(ValueError):
+    """A knowledge-base file is malformed; the message names the file and the entry."""
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        anystr_strip_whitespace = True
+
+
+class Source(_Strict):
+    """A publication an answer is based on."""
+
+    title: Text
+    url: Text
+    publisher: Text | None = None
+
+
+class Entry(_Strict):
+    """Fields every knowledge entry has: an id, the words people use, and its sources."""
+
+    id: Id
+    name: Text
+    synonyms: list[Text] = []
+    #: spaCy token patterns for phrasings a word list cannot capture ("pain ... down my leg").
+    patterns: list[list[dict[str, Any]]] = []
+    sources: NonEmptyTexts
+
+    @validator("synonyms")
+    def _no_duplicate_synonyms(cls, value: list[str]) -> list[str]:
+        seen = set()
+        for term in value:
+            if term.lower() in seen:
+                raise ValueError(f"synonym {term!r} is listed twice")
+            seen.add(term.lower())
+        return value
+
+    def terms(self) -> list[str]:
+        """The entry's name and synonyms: every phrase that should be recognised as it."""
+        return [self.name, *self.synonyms]
+
+
+class Condition(Entry):
+    summary: Text
+    name_note: Text | None = None
+    causes: NonEmptyTexts
+    symptoms: NonEmptyTexts
+    assessment: Text
+    treatments: conlist(Id, min_items=1)
+    other_options: Text
+    outlook: Text
+    urgent: Text
+    #: Rough ordering used when several conditions fit: 1 = very common, 3 = uncommon.
+    commonness: int
+
+    @validator("commonness")
+    def _commonness_range(cls, value: int) -> int:
+        if value not in (1, 2, 3):
+            raise ValueError("must be 1 (very common), 2 (common) or 3 (less common)")
+        return value
+
+
+class ConditionLink(_Strict):
+    condition: Id
+    why: Text
+
+
+class Symptom(Entry):
+    explanation: Text
+    linked_conditions: conlist(ConditionLink, min_items=1)
+    check_first: Text | None = None
+
+
+class Structure(Entry):
+    """A part of the back that can hurt: soft tissue, nerves, joints, discs, bones."""
+
+    explanation: Text
+    back_pain: Text
+    leg_pain: Text
+    conditions: list[Id] = []
+
+
+class Region(Entry):
+    """A place where people feel pain (lower back, buttock, thigh, calf...)."""
+
+    explanation: Text
+
+
+class Treatment(Entry):
+    kind: constr(regex=r"^(in_clinic|self_care|medical)$")
+    offered: bool
+    summary: Text
+    session: Text
+    suits: Text
+    not_for: Text
+    evidence: Text
+    evidence_level: constr(regex=r"^(supported|modest|weak|not_recommended)$")
+    conditions: list[Id] = []
+
+
+class Hours(_Strict):
+    """Opening hours of one weekday, as 'HH:MM-HH:MM' ranges; empty means closed."""
+
+    monday: list[Text] = []
+    tuesday: list[Text] = []
+    wednesday: list[Text] = []
+    thursday: list[Text] = []
+    friday: list[Text] = []
+    saturday: list[Text] = []
+    sunday: list[Text] = []
+
+    @validator("*", each_item=True)
+    def _range(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", value)
+        if not match:
+            raise ValueError(f"{value!r} is not a 'HH:MM-HH:MM' range")
+        start, end = match.group(1, 2), match.group(3, 4)
+        if not (int(start[0]) < 24 and int(end[0]) <= 24 and start < end):
+            raise ValueError(f"{value!r} does not start before it ends")
+        return value
+
+
+class Booking(_Strict):
+    slot_minutes: int
+    practitioners: NonEmptyTexts
+    closed_dates: list[dt.date] = []
+    horizon_days: int = 28
+    min_notice_hours: int = 2
+
+
+class Clinic(_Strict):
+    """The clinic's own facts; the shipped file is an example that a real clinic replaces."""
+
+    example: bool
+    name: Text
+    assistant_name: Text
+    address: Text
+    phone: Text
+    email: Text
+    website: Text
+    timezone: Text
+    country: constr(regex=r"^[A-Z]{2}$")
+    emergency_number: Text
+    urgent_care: Text
+    hours: Hours
+    booking: Booking
+
+    @validator("timezone")
+    def _known_timezone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class _Catalogue(BaseModel):
+    """Internal: the parsed entries of every file, before cross-references are checked."""
+
+    sources: dict[str, Source]
+    conditions: list[Condition]
+    symptoms: list[Symptom]
+    structures: list[Structure]
+    regions: list[Region]
+    treatments: list[Treatment]
+    clinic: Clinic
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KnowledgeBaseError(f"{path}: file is missing") from None
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise KnowledgeBaseError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def _parse_entries(path: Path, data: dict[str, Any], key: str, model: type[T]) -> list[T]:
+    items = data.get(key)
+    if not isinstance(items, list) or not items:
+        raise KnowledgeBaseError(f"{path}: needs a non-empty list under '{key}:'")
+    parsed, seen = [], set()
+    for index, raw in enumerate(items, start=1):
+        label = raw.get("id", "?") if isinstance(raw, dict) else "?"
+        where = f"{path.name}: {key} entry '{label}' (#{index})"
+        if not isinstance(raw, dict):
+            raise KnowledgeBaseError(f"{where}: expected a mapping")
+        try:
+            entry = model(**raw)
+        except ValidationError as exc:
+            raise KnowledgeBaseError(f"{where}: {_describe(exc)}") from None
+        if entry.id in seen:
+            raise KnowledgeBaseError(f"{where}: id '{entry.id}' is used twice")
+        seen.add(entry.id)
+        parsed.append(entry)
+    return parsed
+
+
+def _parse_sources(path: Path) -> dict[str, Source]:
+    data = _read_yaml(path).get("sources")
+    if not isinstance(data, dict) or not data:
+        raise KnowledgeBaseError(f"{path.name}: needs a mapping under 'sources:'")
+    out = {}
+    for key, raw in data.items():
+        try:
+            out[str(key)] = Source(**(raw or {}))
+        except (ValidationError, TypeError) as exc:
+            detail = _describe(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise KnowledgeBaseError(f"{path.name}: source '{key}': {detail}") from None
+    return out
+
+
+def _parse_clinic(path: Path) -> Clinic:
+    data = _read_yaml(path).get("clinic")
+    if not isinstance(data, dict):
+        raise KnowledgeBaseError(f"{path.name}: needs a mapping under 'clinic:'")
+    try:
+        return Clinic(**data)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(f"{path.name}: clinic: {_describe(exc)}") from None
+
+
+class KnowledgeBase:
+    """Validated, cross-referenced knowledge with lookups by id."""
+
+    def __init__(self, catalogue: _Catalogue, directory: Path) -> None:
+        self.directory = directory
+        self.sources = catalogue.sources
+        self.clinic = catalogue.clinic
+        self.conditions = {c.id: c for c in catalogue.conditions}
+        self.symptoms = {s.id: s for s in catalogue.symptoms}
+        self.structures = {s.id: s for s in catalogue.structures}
+        self.regions = {r.id: r for r in catalogue.regions}
+        self.treatments = {t.id: t for t in catalogue.treatments}
+        self.body_parts: dict[str, Entry] = {**self.structures, **self.regions}
+
+    def by_label(self, label: str) -> dict[str, Entry]:
+        """Entries that the entity `label` can take as values, keyed by id."""
+        return {
+            CONDITION: self.conditions,
+            SYMPTOM: self.symptoms,
+            BODY_PART: self.body_parts,
+            TREATMENT: self.treatments,
+        }[label]
+
+    def entries(self) -> Iterator[tuple[str, Entry]]:
+        """Every (entity label, entry) pair, in file order."""
+        for label in ENTITY_LABELS:
+            for entry in self.by_label(label).values():
+                yield label, entry
+
+    def conditions_for_symptom(self, symptom_id: str) -> list[ConditionLink]:
+        """Linked conditions, most common first (ties keep the author's order)."""
+        links = self.symptoms[symptom_id].linked_conditions
+        return sorted(links, key=lambda link: self.conditions[link.condition].commonness)
+
+    def treatments_for(self, condition_id: str) -> list[Treatment]:
+        return [self.treatments[t] for t in self.conditions[condition_id].treatments]
+
+
+def _where(file: str, kind: str, entry_id: str) -> str:
+    return f"{file}: {kind} entry '{entry_id}'"
+
+
+def _check_references(kb: KnowledgeBase) -> None:
+    """Every id an entry points at must exist, and every source key must be defined."""
+    problems: list[str] = []
+
+    def need(ids: Iterable[str], table: dict[str, Any], what: str, where: str) -> None:
+        for ref in ids:
+            if ref not in table:
+                problems.append(f"{where}: unknown {what} '{ref}'")
+
+    files = {
+        CONDITION: ("conditions.yml", "conditions"),
+        SYMPTOM: ("symptoms.yml", "symptoms"),
+        TREATMENT: ("treatments.yml", "treatments"),
+    }
+    for label, entry in kb.entries():
+        file, kind = files.get(label, ("anatomy.yml", "anatomy"))
+        where = _where(file, kind, entry.id)
+        need(entry.sources, kb.sources, "source", where)
+        if isinstance(entry, Condition):
+            need(entry.treatments, kb.treatments, "treatment", where)
+        if isinstance(entry, Symptom):
+            need(
+                [link.condition for link in entry.linked_conditions],
+                kb.conditions,
+                "condition",
+                where,
+            )
+        if isinstance(entry, (Structure, Treatment)):
+            need(entry.conditions, kb.conditions, "condition", where)
+    if problems:
+        raise KnowledgeBaseError("\n".join(problems))
+
+
+def _check_terms_unique(kb: KnowledgeBase) -> None:
+    """A phrase must mean one thing, or the entity ruler would pick arbitrarily."""
+    owner: dict[str, str] = {}
+    problems = []
+    for label, entry in kb.entries():
+        for term in entry.terms():
+            key = " ".join(term.lower().split())
+            here = f"{label} '{entry.id}'"
+            if key in owner and owner[key] != here:
+                problems.append(f"the phrase {term!r} belongs to both {owner[key]} and {here}")
+            owner.setdefault(key, here)
+    if problems:
+        raise KnowledgeBaseError("knowledge base: " + "; ".join(problems))
+
+
+def load_knowledge(directory: os.PathLike | None = None) -> KnowledgeBase:
+    """Load and validate every knowledge file; raise KnowledgeBaseError naming the culprit."""
+    base = Path(directory or os.environ.get("KNOWLEDGE_DIR") or DEFAULT_DIR)
+    anatomy_path = base / "anatomy.yml"
+    anatomy = _read_yaml(anatomy_path)
+    catalogue = _Catalogue.construct(
+        sources=_parse_sources(base / "sources.yml"),
+        conditions=_parse_entries(
+            base / "conditions.yml", _read_yaml(base / "conditions.yml"), "conditions", Condition
+        ),
+        symptoms=_parse_entries(
+            base / "symptoms.yml", _read_yaml(base / "symptoms.yml"), "symptoms", Symptom
+        ),
+        structures=_parse_entries(anatomy_path, anatomy, "structures", Structure),
+        regions=_parse_entries(anatomy_path, anatomy, "regions", Region),
+        treatments=_parse_entries(
+            base / "treatments.yml", _read_yaml(base / "treatments.yml"), "treatments", Treatment
+        ),
+        clinic=_parse_clinic(base / "clinic.yml"),
+    )
+    kb = KnowledgeBase(catalogue, base)
+    _check_ids_unique_across_body_parts(kb, catalogue)
+    _check_references(kb)
+    _check_terms_unique(kb)
+    return kb
+
+
+def _check_ids_unique_across_body_parts(kb: KnowledgeBase, catalogue: _Catalogue) -> None:
+    clash = {s.id for s in catalogue.structures} & {r.id for r in catalogue.regions}
+    if clash:
+        raise KnowledgeBaseError(
+            f"anatomy.yml: ids used both as structure and region: {', '.join(sorted(clash))}"
+        )
+
+
+@functools.cache
+def knowledge() -> KnowledgeBase:
+    """The process-wide knowledge base, loaded once."""
+    return load_knowledge()
