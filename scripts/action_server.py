@@ -1,0 +1,38 @@
+"""Start the custom action server on loopback, with the knowledge base checked first.
+
+Loading the knowledge base and the spaCy pipeline before serving means a broken YAML edit
+stops the server at start-up with the file and entry named, rather than failing a user's
+conversation later. TensorFlow is kept out of this process (it is not used here).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import scripts._no_tensorflow  # noqa: E402,F401  (before spaCy)
+
+
+def main() -> int:
+    from actions.knowledge import KnowledgeBaseError, knowledge
+    from actions.nlp import matcher
+
+    try:
+        knowledge()
+        matcher()
+    except (KnowledgeBaseError, FileNotFoundError) as exc:
+        print(f"action server not started: {exc}", file=sys.stderr)
+        return 1
+    os.environ.setdefault("SANIC_HOST", "127.0.0.1")
+    from rasa_sdk.__main__ import main as rasa_sdk_main
+
+    sys.argv = [sys.argv[0], "--actions", "actions", *sys.argv[1:]]
+    rasa_sdk_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

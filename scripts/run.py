@@ -1,0 +1,232 @@
+"""Run the assistant: the action server plus the Rasa server (or a terminal chat).
+
+    python scripts/run.py            REST channel on http://localhost:5005 until Ctrl-C
+    python scripts/run.py --shell    chat in this terminal
+
+`make run` / `make shell` call this after building what is missing. It never reads standard
+input in server mode, so it also runs detached (stdin closed, under nohup or a service
+manager). Servers' own logs go to logs/ so the terminal shows only what a person needs;
+Ctrl-C or SIGTERM stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+RASA = str(Path(PY).with_name("rasa"))
+MODEL = ROOT / "models" / "spine-clinic.tar.gz"
+ACTION_PORT = 5055  # must match endpoints.yml
+QUIET_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONWARNINGS": "ignore",
+}
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+class Services:
+    """Child processes, each in its own process group so that stopping takes them whole."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, cmd: list[str], foreground: bool = False) -> subprocess.Popen:
+        env = {**os.environ, **QUIET_ENV}
+        if foreground:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        else:
+            with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
+                proc = subprocess.Popen(
+                    cmd,
+                    cwd=ROOT,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        self.procs[name] = proc
+        return proc
+
+    def dead(self) -> str | None:
+        return next((n for n, p in self.procs.items() if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def tail(self, name: str, lines: int = 25) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(check, services: Services, timeout: float) -> str | None:
+    """Poll until `check()` holds; return the name of a service that died meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dead = services.dead()
+        if dead:
+            return dead
+        if check():
+            return None
+        time.sleep(0.5)
+    return "timeout"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shell", action="store_true", help="chat in this terminal")
+    parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parser.add_argument("--timeout", type=float, default=300, help="start-up limit, seconds")
+    args = parser.parse_args(argv)
+
+    if not MODEL.exists():
+        print(f"No trained model at {MODEL}; run `make run` (it trains one).", file=sys.stderr)
+        return 1
+    busy = [
+        p
+        for h, p in ((args.host, args.port), ("127.0.0.1", ACTION_PORT))
+        if (p != args.port or not args.shell) and not port_free(h, p)
+    ]
+    if busy:
+        print(
+            f"Port(s) {', '.join(map(str, busy))} already in use; is the assistant already "
+            "running? Stop it, or set RASA_PORT for another Rasa port.",
+            file=sys.stderr,
+        )
+        return 1
+
+    log_dir = ROOT / "logs"
+    log_dir.mkdir(exist_ok=True)
+    services = Services(log_dir)
+    stopping = {"now": False}
+
+    def on_signal(signum, frame):
+        stopping["now"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("Starting the action server ...", flush=True)
+        services.start("actions", [PY, "scripts/action_server.py", "--port", str(ACTION_PORT)])
+        failed = wait_until(lambda: http_ok(f"http://127.0.0.1:{ACTION_PORT}/health"), services, 60)
+        if failed:
+            print(
+                f"The action server did not start ({failed}). Last lines of logs/actions.log:\n"
+                + services.tail("actions"),
+                file=sys.stderr,
+            )
+            return 1
+        if args.shell:
+            print("Loading the model (about 20 s) ... type /stop to end the chat.", flush=True)
+            shell = services.start(
+                "shell",
+                [RASA, "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml", "--quiet"],
+                foreground=True,
+            )
+            return shell.wait()
+        print("Starting the Rasa server (loading the model takes about 20 s) ...", flush=True)
+        services.start(
+            "rasa",
+            [
+                RASA,
+                "run",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--interface",
+                args.host,
+                "--port",
+                str(args.port),
+            ],
+        )
+        shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
+        base = f"http://{shown_host}:{args.port}"
+        failed = wait_until(lambda: http_ok(f"{base}/webhooks/rest/"), services, args.timeout)
+        if failed:
+            print(
+                f"The Rasa server did not start ({failed}). Last lines of logs/rasa.log:\n"
+                + services.tail("rasa"),
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            "\nThe assistant is ready.\n"
+            f"  Talk to it over REST:\n"
+            f"    curl -s -X POST {base}/webhooks/rest/webhook \\\n"
+            "         -H 'Content-Type: application/json' \\\n"
+            '         -d \'{"sender": "me", "message": "what causes sciatica?"}\'\n'
+            "  Chat in a terminal instead: make shell\n"
+            "  Logs: logs/rasa.log and logs/actions.log\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while True:
+            dead = services.dead()
+            if dead:
+                print(
+                    f"The {dead} server stopped unexpectedly. Last lines of logs/{dead}.log:\n"
+                    + services.tail(dead),
+                    file=sys.stderr,
+                )
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping ...", flush=True)
+        return 0
+    finally:
+        services.stop()
+        if not args.shell or stopping["now"]:
+            print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
