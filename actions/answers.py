@@ -61,8 +61,15 @@ def wording() -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def lower_first(text: str) -> str:
+    """ "Herniated disc" -> "herniated disc" for mid-sentence use; acronyms stay ("LLLT")."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
 def say(key: str, **fields: Any) -> str:
-    return wording()["templates"][key].format(**fields)
+    """A template from answers.yml filled with `fields` (each also offered as `<field>_lower`)."""
+    lowered = {f"{k}_lower": lower_first(v) for k, v in fields.items() if isinstance(v, str) and v}
+    return wording()["templates"][key].format(**fields, **lowered)
 
 
 def bullets(items: Sequence[str]) -> str:
@@ -98,6 +105,7 @@ class Ask:
     condition: str | None = None  # slot: the condition under discussion
     treatment: str | None = None  # slot: the treatment under discussion
     topic: str | None = None  # slot: "condition" or "treatment", whichever came last
+    previous_treatment: str | None = None  # the treatment slot before this message
 
     def first(self, label: str) -> str | None:
         ids = self.mentions.get(label) or []
@@ -113,6 +121,18 @@ def detect_aspect(text: str) -> str | None:
     return None
 
 
+def slot_before_latest_message(tracker: Tracker, name: str) -> Any:
+    """A slot's value as it was when the person's latest message arrived (entities in that
+    message may have changed it since)."""
+    value = before = None
+    for event in tracker.events:
+        if event.get("event") == "user":
+            before = value
+        elif event.get("event") == "slot" and event.get("name") == name:
+            value = event.get("value")
+    return before
+
+
 def ask_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> Ask:
     """Collect the entities of the latest message (already knowledge-base ids) and slots."""
     message = tracker.latest_message or {}
@@ -121,6 +141,7 @@ def ask_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> Ask:
         condition=tracker.get_slot("condition"),
         treatment=tracker.get_slot("treatment"),
         topic=tracker.get_slot("topic"),
+        previous_treatment=slot_before_latest_message(tracker, "treatment"),
     )
     for ent in message.get("entities") or []:
         label, value = ent.get("entity"), ent.get("value")
@@ -269,13 +290,14 @@ def explain_assessment(kb: KnowledgeBase, condition: Condition, ask: Ask) -> lis
 
 
 def treatment_line(kb: KnowledgeBase, treatment: Treatment) -> str:
-    offered = (
-        wording()["offered_marks"][treatment.kind]
-        if treatment.offered or treatment.kind != "in_clinic"
-        else ""
+    """One line of a treatment list: name, where it is done, and the evidence in a phrase."""
+    offered = treatment.offered or treatment.kind != "in_clinic"
+    return say(
+        "treatment_line",
+        name=treatment.name,
+        offered=wording()["offered_marks"][treatment.kind] if offered else "",
+        evidence_phrase=wording()["evidence_phrases"][treatment.evidence_level],
     )
-    phrase = wording()["evidence_phrases"][treatment.evidence_level]
-    return f"{treatment.name}{offered}: {phrase}"
 
 
 def list_treatments(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[Message]:
@@ -310,7 +332,11 @@ ASPECT_BUTTONS = {
 def describe_treatment(
     kb: KnowledgeBase, treatment: Treatment, ask: Ask, condition: Condition | None = None
 ) -> list[Message]:
-    """What a treatment is and whether the clinic offers it, then the side asked about."""
+    """What a treatment is and whether the clinic offers it, then the side asked about. A
+    follow-up on the treatment just discussed ("does it work?") gets only that side."""
+    follow_up = (
+        bool(ask.aspect) and ask.topic == "treatment" and (ask.previous_treatment == treatment.id)
+    )
     if treatment.offered:
         availability = say("treatment_offered", **clinic_fields(kb))
     elif treatment.kind == "self_care":
@@ -318,8 +344,8 @@ def describe_treatment(
     else:
         availability = say("treatment_not_offered", **clinic_fields(kb))
     first = say("treatment_summary", name=treatment.name, summary=treatment.summary)
-    messages = [_msg(first), _msg(availability)]
-    if condition is not None:
+    messages = [] if follow_up else [_msg(first), _msg(availability)]
+    if condition is not None and messages:
         key = (
             "treatment_for_condition"
             if condition.id in treatment.conditions

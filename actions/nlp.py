@@ -23,7 +23,7 @@ DEFAULT_PIPELINE_DIR = ROOT / "build" / "spacy" / PIPELINE_NAME
 RULER = "entity_ruler"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def english_words() -> frozenset:
     """About 160,000 English words (pyspellchecker's frequency list, shipped in the package).
 

@@ -1,13 +1,20 @@
-"""Session start: put the clinic's details in slots that the domain's responses use."""
+"""Session start (the clinic's details into slots) and the dialogue-level fallback."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    EventType,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import clinic_fields, say
 from actions.knowledge import knowledge
 
 CLINIC_SLOTS = ("clinic_name", "clinic_phone", "emergency_number", "assistant_name")
@@ -39,3 +46,17 @@ class ActionSessionStart(Action):
         ]
         clinic = [SlotSet(name, value) for name, value in clinic_slot_values().items()]
         return [SessionStarted(), *carried, *clinic, ActionExecuted("action_listen")]
+
+
+class ActionDefaultFallback(Action):
+    """When no next action is confident: say so kindly, offer the phone, and forget the
+    unclear message so the conversation continues as it was."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=say("fallback", **clinic_fields(knowledge())))
+        return [UserUtteranceReverted()]

@@ -1,0 +1,62 @@
+"""Whole conversations through the trained model and the real action server."""
+
+from __future__ import annotations
+
+
+def texts(replies):
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_greeting_names_the_clinic_and_the_emergency_number(chat, kb):
+    replies = chat("hello")
+    text = texts(replies)
+    assert kb.clinic.name in text and kb.clinic.emergency_number in text
+    assert replies[-1].get("buttons")
+
+
+def test_context_carries_over_from_a_condition_to_follow_ups(chat, kb):
+    sciatica = kb.conditions["sciatica"]
+    assert sciatica.summary in texts(chat("what is sciatica?"))
+    assert chat.slot("condition") == "sciatica"
+    causes = texts(chat("what causes it?"))
+    assert all(c in causes for c in sciatica.causes)
+    treatments = texts(chat("how do you treat that?"))
+    assert treatments.startswith(f"{sciatica.name}, treatment options")
+    assert chat.slot("condition") == "sciatica"
+
+
+def test_without_context_the_bot_asks_which_condition(chat, kb):
+    replies = chat("what causes it?")
+    assert replies[-1]["buttons"][0]["payload"].startswith("/ask_causes")
+    assert len(replies[-1]["buttons"]) == len(kb.conditions)
+    # clicking a button answers about that condition
+    clicked = replies[-1]["buttons"][1]["payload"]
+    cid = list(kb.conditions)[1]
+    assert kb.conditions[cid].causes[0] in texts(chat(clicked))
+
+
+def test_treatment_questions_and_follow_up(chat, kb):
+    t = kb.treatments["spinal_decompression"]
+    first = texts(chat("what is spinal decompression and does it hurt?"))
+    assert t.summary in first and t.session in first
+    assert chat.slot("treatment") == "spinal_decompression"
+    follow_up = texts(chat("does it actually work?"))
+    assert t.evidence in follow_up and t.summary not in follow_up
+
+
+def test_same_condition_under_two_names(chat, kb):
+    text = texts(chat("is a slipped disc the same as a bulging disc?"))
+    assert kb.conditions["herniated_disc"].summary in text
+
+
+def test_leg_pain_link(chat, kb):
+    text = texts(chat("why does my back problem make my leg hurt?"))
+    assert kb.structures["nerve_roots"].leg_pain in text
+
+
+def test_small_talk_and_out_of_scope(chat, kb):
+    assert "virtual assistant" in texts(chat("am I talking to a real person?"))
+    assert "can't help with that" in texts(chat("what's the weather like in Paris tomorrow?"))
+    assert kb.clinic.phone in texts(chat("I'd like to book an appointment"))
+    assert texts(chat("thanks!"))
+    assert "Take care" in texts(chat("bye"))

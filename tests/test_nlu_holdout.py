@@ -1,0 +1,36 @@
+"""The trained model on text its authors did not train on (tests/nlu_holdout.yml)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import ROOT
+
+from scripts.evaluate_nlu import DEFAULT_NLU, evaluate, load_examples
+
+TRAINING = ROOT / "data" / "nlu"
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_holdout_is_apart_from_training_data():
+    train = {
+        _normalise(e.text)
+        for p in TRAINING.glob("*.yml")
+        for e in load_examples(p)
+        if p.name != "kb_generated.yml"
+    }
+    overlap = [e.text for e in load_examples(DEFAULT_NLU) if _normalise(e.text) in train]
+    assert not overlap, overlap
+
+
+def test_holdout_intent_and_entity_f1(agent):
+    scores = evaluate(agent, DEFAULT_NLU)
+    out = ROOT / "results" / "nlu_holdout.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(scores.__dict__, indent=2))
+    print("\n".join(scores.lines()))
+    assert scores.intent_macro_f1 >= 0.90, scores.errors
+    assert scores.entity_f1 >= 0.90, scores.errors

@@ -1,0 +1,41 @@
+"""tests/test_stories.yml exercises every intent and every action of the domain, and the
+follow-up questions that rely on context."""
+
+from __future__ import annotations
+
+import yaml
+from conftest import ROOT
+
+#: Run by Rasa itself rather than predicted in a story.
+IMPLICIT_ACTIONS = {"action_session_start", "action_default_fallback"}
+
+
+def _domain():
+    merged = {"intents": set(), "actions": set(), "responses": set()}
+    for path in (ROOT / "domain").glob("*.yml"):
+        data = yaml.safe_load(path.read_text())
+        merged["intents"] |= set(data.get("intents", []))
+        merged["actions"] |= set(data.get("actions", []))
+        merged["responses"] |= set(data.get("responses", {}))
+    return merged
+
+
+def _steps():
+    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())["stories"]
+    return [step for story in stories for step in story["steps"]]
+
+
+def test_every_intent_and_action_is_tested():
+    domain, steps = _domain(), _steps()
+    intents = {s["intent"] for s in steps if "intent" in s}
+    actions = {s["action"] for s in steps if "action" in s}
+    assert domain["intents"] <= intents, domain["intents"] - intents
+    expected = (domain["actions"] | domain["responses"]) - IMPLICIT_ACTIONS
+    assert expected <= actions, expected - actions
+
+
+def test_follow_ups_without_entities_are_tested():
+    """At least one question per kind that names nothing and relies on the slot."""
+    steps = _steps()
+    bare = {s["intent"] for s in steps if "user" in s and "]{" not in s["user"]}
+    assert {"ask_causes", "ask_treatment", "ask_outlook", "ask_assessment", "ask_symptoms"} <= bare
