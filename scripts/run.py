@@ -144,13 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = ROOT / "logs"
     log_dir.mkdir(exist_ok=True)
     services = Services(log_dir)
-    stopping = {"now": False}
 
     def on_signal(signum, frame):
-        stopping["now"] = True
+        # Stop once: further signals while stopping must not interrupt the clean-up.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
+    # Install handlers explicitly: a shell starting us in the background makes SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
         print("Starting the action server ...", flush=True)
         services.start("actions", [PY, "scripts/action_server.py", "--port", str(ACTION_PORT)])
@@ -224,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         services.stop()
-        if not args.shell or stopping["now"]:
-            print("Stopped.", flush=True)
+        print("Stopped.", flush=True)
 
 
 if __name__ == "__main__":
