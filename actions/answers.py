@@ -145,9 +145,10 @@ def ask_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> Ask:
     )
     for ent in message.get("entities") or []:
         label, value = ent.get("entity"), ent.get("value")
-        if label == "aspect":
-            ask.aspect = str(value)
-            continue
+        if not isinstance(value, str):
+            continue  # typed-in payloads can carry anything; only ids can be answered
+        if label == "aspect" and value in wording()["aspect_words"]:
+            ask.aspect = value
         if label not in (CONDITION, SYMPTOM, BODY_PART, TREATMENT):
             continue
         if value not in kb.by_label(label):
@@ -155,8 +156,9 @@ def ask_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> Ask:
         ids = ask.mentions.setdefault(label, [])
         if value not in ids:
             ids.append(value)
-        if ent.get("start") is not None and ent.get("end") is not None and text:
-            ask.surfaces.setdefault(value, []).append(text[ent["start"] : ent["end"]])
+        start, end = ent.get("start"), ent.get("end")
+        if isinstance(start, int) and isinstance(end, int) and text:
+            ask.surfaces.setdefault(value, []).append(text[start:end])
     if text and not text.startswith("/"):
         ask.about_self = talks_about_self(matcher().nlp.make_doc(text))
         ask.aspect = ask.aspect or detect_aspect(text)

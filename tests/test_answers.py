@@ -340,3 +340,32 @@ def test_dialogue_fallback_offers_the_phone_and_reverts(kb):
     messages, events = run_action(ActionDefaultFallback(), make_tracker("qwerty zxcv"))
     assert kb.clinic.phone in messages[0]["text"]
     assert events == [{"event": "rewind", "timestamp": None}]
+
+
+@pytest.mark.parametrize(
+    "entities",
+    [
+        [{"entity": "condition", "value": "no_such_condition"}],
+        [{"entity": "treatment", "value": ["spinal_manipulation"]}],
+        [{"entity": "aspect", "value": "colour"}, {"entity": "treatment", "value": "cold_laser"}],
+        [{"entity": "condition", "value": "sciatica", "start": "x", "end": None}],
+        [{"value": "sciatica"}],
+    ],
+)
+@pytest.mark.parametrize(
+    "action",
+    [
+        ActionExplainCondition(),
+        ActionExplainCauses(),
+        ActionExplainSymptoms(),
+        ActionExplainOutlook(),
+        ActionExplainAssessment(),
+        ActionExplainTreatment(),
+        ActionExplainLegPain(),
+    ],
+)
+def test_malformed_entities_get_a_kind_answer_not_a_crash(kb, action, entities):
+    """Payloads typed by hand (/ask_causes{"condition": ...}) reach the actions unchecked."""
+    slots = {"topic": "treatment", "treatment": "cold_laser"}
+    messages, _ = ask(action, '/ask{"x": 1}', slots=slots, entities=entities)
+    assert messages and all(m["text"] for m in messages)
