@@ -62,8 +62,9 @@ class Services:
 
     def start(self, name: str, cmd: list[str], foreground: bool = False) -> subprocess.Popen:
         env = {**os.environ, **QUIET_ENV}
-        if foreground:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        if foreground:  # the terminal keeps stdin/stdout; warnings on stderr go to the log
+            with open(self.log_dir / f"{name}.log", "ab") as log:
+                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=log)
         else:
             with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
                 proc = subprocess.Popen(
@@ -173,7 +174,14 @@ def main(argv: list[str] | None = None) -> int:
                 [RASA, "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml", "--quiet"],
                 foreground=True,
             )
-            return shell.wait()
+            code = shell.wait()
+            if code:
+                print(
+                    "The chat ended with an error. Last lines of logs/shell.log:\n"
+                    + services.tail("shell"),
+                    file=sys.stderr,
+                )
+            return code
         print("Starting the Rasa server (loading the model takes about 20 s) ...", flush=True)
         services.start(
             "rasa",
