@@ -281,14 +281,13 @@ def explain_symptom(kb: KnowledgeBase, symptom: Symptom, ask: Ask) -> list[Messa
     return _finish(messages, ask, buttons + [book_button()])
 
 
-def explain_outlook(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[Message]:
-    text = say("condition_outlook", name=condition.name, outlook=condition.outlook)
-    return _finish([_msg(text)], ask, condition_buttons(condition, skip="ask_outlook"))
-
-
-def explain_assessment(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[Message]:
-    text = say("condition_assessment", name=condition.name, assessment=condition.assessment)
-    return _finish([_msg(text)], ask, condition_buttons(condition, skip="ask_assessment"))
+def explain_condition_field(
+    condition: Condition, ask: Ask, field: str, intent: str
+) -> list[Message]:
+    """One field of a condition in one bubble ("outlook", "assessment"), template
+    `condition_<field>`; the buttons offer the other questions."""
+    text = say(f"condition_{field}", name=condition.name, **{field: getattr(condition, field)})
+    return _finish([_msg(text)], ask, condition_buttons(condition, skip=intent))
 
 
 def treatment_line(kb: KnowledgeBase, treatment: Treatment) -> str:
@@ -488,24 +487,25 @@ class ActionExplainSymptoms(KnowledgeAction):
         return _about_condition(explain_symptoms(kb, condition, ask), condition)
 
 
-class ActionExplainOutlook(KnowledgeAction):
-    action_name, intent = "action_explain_outlook", "ask_outlook"
+class ConditionFieldAction(KnowledgeAction):
+    """Answers with one field of the condition asked about (or under discussion)."""
+
+    field = ""
 
     def answer(self, kb: KnowledgeBase, ask: Ask) -> Answer:
         condition = _condition(kb, ask)
         if condition is None:
             return self.which_condition(kb)
-        return _about_condition(explain_outlook(kb, condition, ask), condition)
+        messages = explain_condition_field(condition, ask, self.field, self.intent)
+        return _about_condition(messages, condition)
 
 
-class ActionExplainAssessment(KnowledgeAction):
-    action_name, intent = "action_explain_assessment", "ask_assessment"
+class ActionExplainOutlook(ConditionFieldAction):
+    action_name, intent, field = "action_explain_outlook", "ask_outlook", "outlook"
 
-    def answer(self, kb: KnowledgeBase, ask: Ask) -> Answer:
-        condition = _condition(kb, ask)
-        if condition is None:
-            return self.which_condition(kb)
-        return _about_condition(explain_assessment(kb, condition, ask), condition)
+
+class ActionExplainAssessment(ConditionFieldAction):
+    action_name, intent, field = "action_explain_assessment", "ask_assessment", "assessment"
 
 
 class ActionExplainTreatment(KnowledgeAction):

@@ -18,6 +18,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "spine-clinic.tar.gz"
+
+#: The condition ids other parts of the product (and later checks) rely on.
+CONDITION_IDS = (
+    "herniated_disc",
+    "degenerative_disc_disease",
+    "spondylolisthesis",
+    "spinal_stenosis",
+    "osteoarthritis",
+    "sciatica",
+    "muscle_strain",
+)
 sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

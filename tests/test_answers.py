@@ -3,12 +3,13 @@ entry, follows the conversation's context, fits in a chat bubble and offers a ne
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
 import pytest
 import yaml
-from conftest import ROOT, entities_in, make_tracker, run_action
+from conftest import CONDITION_IDS, ROOT, entities_in, make_tracker, run_action
 
 from actions.answers import (
     ActionExplainAssessment,
@@ -73,18 +74,7 @@ def check_bubbles(messages):
 # --- conditions ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "cid",
-    [
-        "herniated_disc",
-        "degenerative_disc_disease",
-        "spondylolisthesis",
-        "spinal_stenosis",
-        "osteoarthritis",
-        "sciatica",
-        "muscle_strain",
-    ],
-)
+@pytest.mark.parametrize("cid", CONDITION_IDS)
 def test_each_condition_answer_comes_from_its_entry(kb, cid):
     c = kb.conditions[cid]
     name = c.name
@@ -193,19 +183,19 @@ def test_symptom_of_a_condition(kb):
     assert link.why in texts(messages)
 
 
-@pytest.mark.parametrize("sid", ["pain_down_leg", "tingling", "weakness", "pain_cough_bend"])
-def test_every_symptom_answer_fits_and_names_its_links(kb, sid):
-    s = kb.symptoms[sid]
-    messages, _ = ask(
-        ActionExplainCauses(),
-        "what causes this?",
-        "ask_causes",
-        entities=[{"entity": "symptom", "value": sid}],
-    )
-    assert s.explanation in texts(messages)
-    if s.check_first:
-        assert s.check_first in texts(messages)
-    check_bubbles(messages)
+def test_every_symptom_answer_explains_warns_and_fits(kb):
+    for sid, s in kb.symptoms.items():
+        messages, _ = ask(
+            ActionExplainCauses(),
+            "what causes this?",
+            "ask_causes",
+            entities=[{"entity": "symptom", "value": sid}],
+        )
+        assert s.explanation in texts(messages)
+        if s.check_first:
+            assert s.check_first in texts(messages)
+        check_bubbles(messages)
+        check_buttons(messages, kb)
 
 
 # --- treatments ------------------------------------------------------------------------------
@@ -271,19 +261,8 @@ def test_no_treatment_named_lists_what_the_clinic_offers(kb):
     ]
 
 
-@pytest.mark.parametrize(
-    "tid",
-    [
-        "spinal_decompression",
-        "spinal_manipulation",
-        "physical_conditioning",
-        "cold_laser",
-        "heat_ice",
-        "staying_active",
-    ],
-)
-def test_every_treatment_answer_fits_in_chat_bubbles(kb, tid):
-    for aspect in (None, "session", "evidence", "suitability"):
+def test_every_treatment_answer_fits_in_chat_bubbles(kb):
+    for tid, aspect in itertools.product(kb.treatments, (None, *wording()["aspect_words"])):
         entities = [{"entity": "treatment", "value": tid}]
         if aspect:
             entities.append({"entity": "aspect", "value": aspect})

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CONDITION_IDS
 
 from actions.knowledge import KnowledgeBaseError, Treatment, load_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
-CONDITIONS = {
-    "herniated_disc",
-    "degenerative_disc_disease",
-    "spondylolisthesis",
-    "spinal_stenosis",
-    "osteoarthritis",
-    "sciatica",
-    "muscle_strain",
-}
+CONDITIONS = set(CONDITION_IDS)
 TREATMENTS = {
     "spinal_decompression",
     "spinal_manipulation",
