@@ -68,6 +68,27 @@ class Entry(_Strict):
             seen.add(term.lower())
         return value
 
+    @validator("patterns")
+    def _pattern_values_are_text(cls, value: list) -> list:
+        """YAML reads bare on/off/yes/no as booleans; in a token pattern that silently
+        matches nothing, so insist on quotes."""
+
+        def walk(node: Any, key: str = "") -> None:
+            flag_attribute = key.startswith(("IS_", "LIKE_"))  # LIKE_NUM: true is meant
+            if isinstance(node, bool) and not flag_attribute:
+                raise ValueError(
+                    f'a pattern holds the boolean {node}; quote words like "on" or "no"'
+                )
+            if isinstance(node, dict):
+                for name, item in node.items():
+                    walk(item, str(name))
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(value)
+        return value
+
     def terms(self) -> list[str]:
         """The entry's name and synonyms: every phrase that should be recognised as it."""
         return [self.name, *self.synonyms]
@@ -131,6 +152,40 @@ class Treatment(Entry):
     conditions: list[Id] = []
 
 
+class RedFlag(Entry):
+    """A warning sign that needs urgent or emergency care instead of a routine booking.
+
+    `synonyms` are exact phrases and `patterns` spaCy token patterns, as for other entries;
+    matches are checked for negation, family history and hypotheticals before they count.
+    """
+
+    tier: constr(regex=r"^(emergency|urgent)$")
+    #: emergency: call the emergency number now; same_day: urgent medical advice today;
+    #: crisis: the crisis line (and the emergency number if in immediate danger).
+    route: constr(regex=r"^(emergency|same_day|crisis)$")
+    reason: Text
+    #: Whether a past occurrence still counts ("I had breast cancer" is a red flag).
+    counts_if_past: bool = False
+    #: Whether it counts even when put as a question or "what if" (thoughts of suicide do).
+    counts_if_hypothetical: bool = False
+    #: Phrases that contain a match but mean something else ("hay fever", "cabin fever").
+    exclusions: list[Text] = []
+
+
+class ContextRule(_Strict):
+    """An extra medspaCy ConText trigger ("ruled out", "my husband", "what if").
+
+    Two categories are the project's own: QUESTION (a question word opening a sentence:
+    the sentence is a general question unless the person speaks of themselves in it) and
+    INTENDED (on a diet, trying to: weight lost on purpose)."""
+
+    literal: Text
+    category: constr(
+        regex=r"^(NEGATED_EXISTENCE|HYPOTHETICAL|HISTORICAL|FAMILY|TERMINATE|QUESTION|INTENDED)$"
+    )
+    direction: constr(regex=r"^(FORWARD|BACKWARD|BIDIRECTIONAL|TERMINATE)$")
+
+
 class Hours(_Strict):
     """Opening hours of one weekday, as 'HH:MM-HH:MM' ranges; empty means closed."""
 
@@ -175,6 +230,7 @@ class Clinic(_Strict):
     country: constr(regex=r"^[A-Z]{2}$")
     emergency_number: Text
     urgent_care: Text
+    crisis_line: Text
     hours: Hours
     booking: Booking
 
@@ -198,6 +254,8 @@ class _Catalogue(BaseModel):
     structures: list[Structure]
     regions: list[Region]
     treatments: list[Treatment]
+    red_flags: list[RedFlag]
+    context_rules: list[ContextRule]
     clinic: Clinic
 
 
@@ -257,6 +315,17 @@ def _parse_sources(path: Path) -> dict[str, Source]:
     return out
 
 
+def _parse_context_rules(path: Path, items: list) -> list[ContextRule]:
+    rules = []
+    for index, raw in enumerate(items, start=1):
+        try:
+            rules.append(ContextRule(**raw))
+        except (ValidationError, TypeError) as exc:
+            detail = _describe(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise KnowledgeBaseError(f"{path.name}: context_rules #{index}: {detail}") from None
+    return rules
+
+
 def _parse_clinic(path: Path) -> Clinic:
     data = _read_yaml(path).get("clinic")
     if not isinstance(data, dict):
@@ -280,6 +349,8 @@ class KnowledgeBase:
         self.regions = {r.id: r for r in catalogue.regions}
         self.treatments = {t.id: t for t in catalogue.treatments}
         self.body_parts: dict[str, Entry] = {**self.structures, **self.regions}
+        self.red_flags = {r.id: r for r in catalogue.red_flags}
+        self.context_rules = catalogue.context_rules
 
     def by_label(self, label: str) -> dict[str, Entry]:
         """Entries that the entity `label` can take as values, keyed by id."""
@@ -338,6 +409,8 @@ def _check_references(kb: KnowledgeBase) -> None:
             )
         if isinstance(entry, (Structure, Treatment)):
             need(entry.conditions, kb.conditions, "condition", where)
+    for flag in kb.red_flags.values():
+        need(flag.sources, kb.sources, "source", _where("red_flags.yml", "red_flags", flag.id))
     if problems:
         raise KnowledgeBaseError("\n".join(problems))
 
@@ -362,6 +435,8 @@ def load_knowledge(directory: os.PathLike | None = None) -> KnowledgeBase:
     base = Path(directory or os.environ.get("KNOWLEDGE_DIR") or DEFAULT_DIR)
     anatomy_path = base / "anatomy.yml"
     anatomy = _read_yaml(anatomy_path)
+    flags_path = base / "red_flags.yml"
+    flags = _read_yaml(flags_path)
     catalogue = _Catalogue.construct(
         sources=_parse_sources(base / "sources.yml"),
         conditions=_parse_entries(
@@ -375,6 +450,8 @@ def load_knowledge(directory: os.PathLike | None = None) -> KnowledgeBase:
         treatments=_parse_entries(
             base / "treatments.yml", _read_yaml(base / "treatments.yml"), "treatments", Treatment
         ),
+        red_flags=_parse_entries(flags_path, flags, "red_flags", RedFlag),
+        context_rules=_parse_context_rules(flags_path, flags.get("context_rules") or []),
         clinic=_parse_clinic(base / "clinic.yml"),
     )
     kb = KnowledgeBase(catalogue, base)

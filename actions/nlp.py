@@ -21,6 +21,10 @@ from actions.knowledge import ROOT, KnowledgeBase
 PIPELINE_NAME = "spine_kb"
 DEFAULT_PIPELINE_DIR = ROOT / "build" / "spacy" / PIPELINE_NAME
 RULER = "entity_ruler"
+RED_FLAG_RULER = "red_flag_ruler"
+RED_FLAG_SPANS = "red_flags"
+RED_FLAG_EXCLUSION_RULER = "red_flag_exclusion_ruler"
+RED_FLAG_EXCLUSIONS = "red_flag_exclusions"
 
 
 @functools.cache
@@ -118,18 +122,52 @@ def ruler_patterns(kb: KnowledgeBase) -> list[dict]:
     return patterns
 
 
+def red_flag_patterns(kb: KnowledgeBase) -> list[dict]:
+    """Span-ruler patterns for the red flags (knowledge/red_flags.yml), labelled by flag id."""
+    patterns = []
+    for flag in kb.red_flags.values():
+        phrases = {v for term in flag.synonyms for v in term_variants(term)}
+        patterns += [{"label": flag.id, "pattern": p, "id": flag.id} for p in sorted(phrases)]
+        patterns += [{"label": flag.id, "pattern": t, "id": flag.id} for t in flag.patterns]
+    return patterns
+
+
+def red_flag_exclusion_patterns(kb: KnowledgeBase) -> list[dict]:
+    """Phrases that cancel a red-flag match they contain ("hay fever"), labelled by flag id."""
+    return [
+        {"label": flag.id, "pattern": phrase.lower(), "id": flag.id}
+        for flag in kb.red_flags.values()
+        for phrase in flag.exclusions
+    ]
+
+
 def build_pipeline(kb: KnowledgeBase):
-    """A blank English pipeline with an entity ruler generated from the knowledge base."""
+    """A blank English pipeline: sentence boundaries (for negation scope), an entity ruler with
+    the knowledge base's terms and a span ruler with the red flags, all generated from YAML."""
     import spacy
 
     nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
     ruler = nlp.add_pipe(RULER, config={"phrase_matcher_attr": "LOWER", "validate": True})
     ruler.add_patterns(ruler_patterns(kb))
+    flags = nlp.add_pipe(
+        "span_ruler",
+        name=RED_FLAG_RULER,
+        config={"spans_key": RED_FLAG_SPANS, "phrase_matcher_attr": "LOWER", "validate": True},
+    )
+    flags.add_patterns(red_flag_patterns(kb))
+    exclusions = nlp.add_pipe(
+        "span_ruler",
+        name=RED_FLAG_EXCLUSION_RULER,
+        config={"spans_key": RED_FLAG_EXCLUSIONS, "phrase_matcher_attr": "LOWER"},
+    )
+    exclusions.add_patterns(red_flag_exclusion_patterns(kb))
     nlp.meta.update(
         {
             "name": PIPELINE_NAME,
             "version": "1.0.0",
-            "description": "Spine clinic knowledge-base entity ruler (generated; do not edit)",
+            "description": "Spine clinic knowledge base: entity ruler and red-flag span ruler "
+            "(generated from knowledge/*.yml; do not edit)",
             "sources": [{"name": "knowledge/*.yml"}],
         }
     )
@@ -263,10 +301,10 @@ def matcher(path: str | None = None) -> KBMatcher:
     return KBMatcher(load_pipeline(path))
 
 
-_SELF_WORDS = frozenset(["i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "myself"])
+FIRST_PERSON = frozenset("i i'm im i've ive i'd me my mine myself".split())
 
 
 def talks_about_self(doc) -> bool:
     """Whether the person speaks about their own body ("my leg", "I have..."), which is
     when an answer needs the reminder that a chat cannot diagnose."""
-    return any(t.lower_ in _SELF_WORDS for t in doc)
+    return any(t.lower_ in FIRST_PERSON for t in doc)

@@ -93,6 +93,7 @@ def test_every_reference_resolves(kb):
     for e in [*kb.structures.values(), *kb.treatments.values()]:
         assert set(e.conditions) <= set(kb.conditions)
     cited = {src for _, e in kb.entries() for src in e.sources}
+    cited |= {src for flag in kb.red_flags.values() for src in flag.sources}
     assert cited <= set(kb.sources)
     assert set(kb.sources) <= cited, f"sources nobody cites: {set(kb.sources) - cited}"
 

@@ -13,6 +13,7 @@ from actions.nlp import (
     load_pipeline,
     matcher,
     pipeline_dir,
+    red_flag_patterns,
     ruler_patterns,
     term_variants,
 )
@@ -24,8 +25,13 @@ def _patterns_key(patterns):
 
 def test_saved_pipeline_matches_the_knowledge_base(kb):
     """The build output on disk is regenerated whenever knowledge/ changes (make kb)."""
-    saved = load_pipeline().get_pipe("entity_ruler").patterns
-    assert _patterns_key(saved) == _patterns_key(ruler_patterns(kb))
+    saved = load_pipeline()
+    assert _patterns_key(saved.get_pipe("entity_ruler").patterns) == _patterns_key(
+        ruler_patterns(kb)
+    )
+    assert _patterns_key(saved.get_pipe("red_flag_ruler").patterns) == _patterns_key(
+        red_flag_patterns(kb)
+    )
     meta = json.loads((pipeline_dir() / "meta.json").read_text())
     assert meta["name"] == "spine_kb"
     assert "vectors" not in meta or meta["vectors"].get("width", 0) == 0  # no trained weights
