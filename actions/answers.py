@@ -8,6 +8,7 @@ actions only gather context from the tracker and dispatch.
 
 from __future__ import annotations
 
+import abc
 import functools
 import json
 import re
@@ -168,14 +169,14 @@ def ask_from_tracker(tracker: Tracker, kb: KnowledgeBase) -> Ask:
 # --- composing answers -------------------------------------------------------------------
 
 
-def _msg(text: str, buttons: list[dict[str, str]] | None = None) -> Message:
+def bubble(text: str, buttons: list[dict[str, str]] | None = None) -> Message:
     return {"text": text, "buttons": buttons or []}
 
 
 def _finish(messages: list[Message], ask: Ask, buttons: list[dict[str, str]]) -> list[Message]:
     """Add the not-a-diagnosis note when people speak about themselves; buttons go last."""
     if ask.about_self:
-        messages.append(_msg(say("not_a_diagnosis")))
+        messages.append(bubble(say("not_a_diagnosis")))
     messages[-1]["buttons"] = buttons
     return messages
 
@@ -191,7 +192,7 @@ def condition_buttons(condition: Condition, skip: str) -> list[dict[str, str]]:
 
 def ask_which_condition(kb: KnowledgeBase, intent: str) -> list[Message]:
     buttons = [button(c.name, intent, condition=c.id) for c in kb.conditions.values()]
-    return [_msg(say("ask_which_condition"), buttons)]
+    return [bubble(say("ask_which_condition"), buttons)]
 
 
 def _names_used(ask: Ask, condition: Condition) -> list[str]:
@@ -210,19 +211,21 @@ def explain_condition(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list
     used = _names_used(ask, condition)
     if len(used) >= 2:
         terms = " and ".join(f'"{t}"' for t in used)
-        messages.append(_msg(say("same_condition", terms=terms, name=condition.name)))
+        messages.append(bubble(say("same_condition", terms=terms, name=condition.name)))
     elif used:
-        messages.append(_msg(say("also_called", term=used[0], name=condition.name)))
-    messages.append(_msg(say("condition_summary", name=condition.name, summary=condition.summary)))
+        messages.append(bubble(say("also_called", term=used[0], name=condition.name)))
+    messages.append(
+        bubble(say("condition_summary", name=condition.name, summary=condition.summary))
+    )
     if used and condition.name_note:
-        messages.append(_msg(condition.name_note))
+        messages.append(bubble(condition.name_note))
     return _finish(messages, ask, condition_buttons(condition, skip="ask_condition_info"))
 
 
 def compare_conditions(kb: KnowledgeBase, conditions: list[Condition], ask: Ask) -> list[Message]:
-    messages = [_msg(say("different_conditions"))]
+    messages = [bubble(say("different_conditions"))]
     for c in conditions:
-        messages.append(_msg(say("condition_summary", name=c.name, summary=c.summary)))
+        messages.append(bubble(say("condition_summary", name=c.name, summary=c.summary)))
     buttons = [
         button(f"More on {c.name}", "ask_condition_info", condition=c.id) for c in conditions
     ]
@@ -231,13 +234,15 @@ def compare_conditions(kb: KnowledgeBase, conditions: list[Condition], ask: Ask)
 
 def explain_causes(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[Message]:
     text = say("condition_causes", name=condition.name, causes=bullets(condition.causes))
-    return _finish([_msg(text)], ask, condition_buttons(condition, skip="ask_causes"))
+    return _finish([bubble(text)], ask, condition_buttons(condition, skip="ask_causes"))
 
 
 def explain_symptoms(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[Message]:
     messages = [
-        _msg(say("condition_symptoms", name=condition.name, symptoms=bullets(condition.symptoms))),
-        _msg(say("condition_urgent", urgent=condition.urgent)),
+        bubble(
+            say("condition_symptoms", name=condition.name, symptoms=bullets(condition.symptoms))
+        ),
+        bubble(say("condition_urgent", urgent=condition.urgent)),
     ]
     return _finish(messages, ask, condition_buttons(condition, skip="ask_symptoms"))
 
@@ -256,7 +261,7 @@ def symptom_in_condition(
             name=condition.name,
             symptoms=bullets(condition.symptoms),
         )
-    messages = [_msg(text), _msg(say("condition_urgent", urgent=condition.urgent))]
+    messages = [bubble(text), bubble(say("condition_urgent", urgent=condition.urgent))]
     return _finish(messages, ask, condition_buttons(condition, skip="ask_symptoms"))
 
 
@@ -265,11 +270,11 @@ def explain_symptom(kb: KnowledgeBase, symptom: Symptom, ask: Ask) -> list[Messa
     links = kb.conditions_for_symptom(symptom.id)
     lines = [f"{kb.conditions[ln.condition].name}: {ln.why}" for ln in links]
     messages = [
-        _msg(say("symptom_explanation", name=symptom.name, explanation=symptom.explanation)),
-        _msg(say("symptom_links", name=symptom.name, links=bullets(lines))),
+        bubble(say("symptom_explanation", name=symptom.name, explanation=symptom.explanation)),
+        bubble(say("symptom_links", name=symptom.name, links=bullets(lines))),
     ]
     if symptom.check_first:
-        messages.append(_msg(say("symptom_check_first", check_first=symptom.check_first)))
+        messages.append(bubble(say("symptom_check_first", check_first=symptom.check_first)))
     buttons = [
         button(
             f"About {kb.conditions[ln.condition].name}",
@@ -287,7 +292,7 @@ def explain_condition_field(
     """One field of a condition in one bubble ("outlook", "assessment"), template
     `condition_<field>`; the buttons offer the other questions."""
     text = say(f"condition_{field}", name=condition.name, **{field: getattr(condition, field)})
-    return _finish([_msg(text)], ask, condition_buttons(condition, skip=intent))
+    return _finish([bubble(text)], ask, condition_buttons(condition, skip=intent))
 
 
 def treatment_line(kb: KnowledgeBase, treatment: Treatment) -> str:
@@ -306,8 +311,8 @@ def list_treatments(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[M
     treatments = kb.treatments_for(condition.id)
     lines = [treatment_line(kb, t) for t in treatments]
     messages = [
-        _msg(say("condition_treatments", name=condition.name, treatments=bullets(lines))),
-        _msg(say("condition_other_options", other_options=condition.other_options)),
+        bubble(say("condition_treatments", name=condition.name, treatments=bullets(lines))),
+        bubble(say("condition_other_options", other_options=condition.other_options)),
     ]
     buttons = [
         button(f"About {t.name}", "ask_treatment", treatment=t.id)
@@ -320,7 +325,7 @@ def list_treatments(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[M
 def list_offered_treatments(kb: KnowledgeBase) -> list[Message]:
     offered = [t for t in kb.treatments.values() if t.offered]
     buttons = [button(t.name, "ask_treatment", treatment=t.id) for t in offered]
-    return [_msg(say("ask_which_treatment"), buttons)]
+    return [bubble(say("ask_which_treatment"), buttons)]
 
 
 ASPECT_BUTTONS = {
@@ -345,7 +350,7 @@ def describe_treatment(
     else:
         availability = say("treatment_not_offered", **clinic_fields(kb))
     first = say("treatment_summary", name=treatment.name, summary=treatment.summary)
-    messages = [] if follow_up else [_msg(first), _msg(availability)]
+    messages = [] if follow_up else [bubble(first), bubble(availability)]
     if condition is not None and messages:
         key = (
             "treatment_for_condition"
@@ -356,12 +361,12 @@ def describe_treatment(
     shown = [ask.aspect] if ask.aspect else ["session", "evidence"]
     for aspect in shown:
         if aspect == "session":
-            messages.append(_msg(say("treatment_session", session=treatment.session)))
+            messages.append(bubble(say("treatment_session", session=treatment.session)))
         elif aspect == "evidence":
-            messages.append(_msg(say("treatment_evidence", evidence=treatment.evidence)))
+            messages.append(bubble(say("treatment_evidence", evidence=treatment.evidence)))
         elif aspect == "suitability":
-            messages.append(_msg(say("treatment_suits", suits=treatment.suits)))
-            messages.append(_msg(say("treatment_not_for", not_for=treatment.not_for)))
+            messages.append(bubble(say("treatment_suits", suits=treatment.suits)))
+            messages.append(bubble(say("treatment_not_for", not_for=treatment.not_for)))
     buttons = [
         button(title, "ask_treatment", treatment=treatment.id, aspect=aspect)
         for aspect, title in ASPECT_BUTTONS.items()
@@ -376,12 +381,12 @@ def explain_leg_pain(kb: KnowledgeBase, ask: Ask) -> list[Message]:
     """Why a back problem can make the leg hurt: nerves, discs, joints, soft tissue."""
     parts = [kb.structures[s] for s in wording()["leg_pain_structures"]]
     texts = [say("leg_pain_part", name=p.name, leg_pain=p.leg_pain) for p in parts]
-    messages = [_msg(say("leg_pain_intro") + "\n" + texts[0])] + [_msg(t) for t in texts[1:]]
+    messages = [bubble(say("leg_pain_intro") + "\n" + texts[0])] + [bubble(t) for t in texts[1:]]
     for region_id in ask.mentions.get(BODY_PART, []):
         region = kb.regions.get(region_id)
         if region is not None:
             messages.append(
-                _msg(say("region_note", name=region.name, explanation=region.explanation))
+                bubble(say("region_note", name=region.name, explanation=region.explanation))
             )
             break
     buttons = [
@@ -404,7 +409,7 @@ def _about_condition(messages: list[Message], condition: Condition) -> Answer:
     return Answer(messages, condition=condition.id)
 
 
-class KnowledgeAction(Action):
+class KnowledgeAction(Action, abc.ABC):
     """Base: gather what the question refers to, compose the answer, dispatch it."""
 
     action_name = ""
@@ -413,8 +418,9 @@ class KnowledgeAction(Action):
     def name(self) -> str:
         return self.action_name
 
+    @abc.abstractmethod
     def answer(self, kb: KnowledgeBase, ask: Ask) -> Answer:
-        raise NotImplementedError
+        """The answer to the latest message, given the conversation so far."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -487,25 +493,23 @@ class ActionExplainSymptoms(KnowledgeAction):
         return _about_condition(explain_symptoms(kb, condition, ask), condition)
 
 
-class ConditionFieldAction(KnowledgeAction):
-    """Answers with one field of the condition asked about (or under discussion)."""
-
-    field = ""
-
-    def answer(self, kb: KnowledgeBase, ask: Ask) -> Answer:
-        condition = _condition(kb, ask)
-        if condition is None:
-            return self.which_condition(kb)
-        messages = explain_condition_field(condition, ask, self.field, self.intent)
-        return _about_condition(messages, condition)
+def answer_with_field(action: KnowledgeAction, kb: KnowledgeBase, ask: Ask) -> Answer:
+    """One field (`action.field`) of the condition asked about, or under discussion."""
+    condition = _condition(kb, ask)
+    if condition is None:
+        return action.which_condition(kb)
+    messages = explain_condition_field(condition, ask, action.field, action.intent)
+    return _about_condition(messages, condition)
 
 
-class ActionExplainOutlook(ConditionFieldAction):
+class ActionExplainOutlook(KnowledgeAction):
     action_name, intent, field = "action_explain_outlook", "ask_outlook", "outlook"
+    answer = answer_with_field
 
 
-class ActionExplainAssessment(ConditionFieldAction):
+class ActionExplainAssessment(KnowledgeAction):
     action_name, intent, field = "action_explain_assessment", "ask_assessment", "assessment"
+    answer = answer_with_field
 
 
 class ActionExplainTreatment(KnowledgeAction):

@@ -37,6 +37,15 @@ class ActionBookingInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         kb = knowledge()
+        if tracker.get_slot("triage_level") in ("emergency", "urgent"):
+            # Red flags win: the medical check comes before a routine appointment.
+            dispatcher.utter_message(
+                text=say(
+                    "booking_after_red_flag",
+                    emergency_number=kb.clinic.emergency_number,
+                    urgent_care=kb.clinic.urgent_care,
+                )
+            )
         text = say("booking_info", hours=opening_hours_text(kb.clinic), **clinic_fields(kb))
         dispatcher.utter_message(text=text)
         return []

@@ -170,18 +170,28 @@ class RedFlag(Entry):
     counts_if_hypothetical: bool = False
     #: Phrases that contain a match but mean something else ("hay fever", "cabin fever").
     exclusions: list[Text] = []
+    #: Matches that count even when in the past ("I had sepsis last month").
+    past_terms: list[Text] = []
+    #: Word groups that signal the flag when one word (or phrase) of every group appears in
+    #: the same sentence, in any order ("my privates ... have gone numb"). The first group
+    #: holds the symptom words: one right after "no"/"not" does not count.
+    together: list[conlist(conlist(Text, min_items=1), min_items=2)] = []
 
 
 class ContextRule(_Strict):
     """An extra medspaCy ConText trigger ("ruled out", "my husband", "what if").
 
-    Two categories are the project's own: QUESTION (a question word opening a sentence:
-    the sentence is a general question unless the person speaks of themselves in it) and
-    INTENDED (on a diet, trying to: weight lost on purpose)."""
+    Three categories are the project's own: QUESTION (a question word opening a sentence:
+    the sentence is a general question unless the person speaks of themselves in it),
+    INTENDED (on a diet, trying to: weight lost on purpose) and RESOLVED (later in the same
+    sentence, "...but it went away": over, whatever a "but" in between says). A rule gives
+    either a `literal` phrase or a spaCy token `pattern`."""
 
     literal: Text
+    pattern: list[dict[str, Any]] | None = None
     category: constr(
-        regex=r"^(NEGATED_EXISTENCE|HYPOTHETICAL|HISTORICAL|FAMILY|TERMINATE|QUESTION|INTENDED)$"
+        regex=r"^(NEGATED_EXISTENCE|POSSIBLE_EXISTENCE|HYPOTHETICAL|HISTORICAL|FAMILY|TERMINATE"
+        r"|QUESTION|INTENDED|RESOLVED)$"
     )
     direction: constr(regex=r"^(FORWARD|BACKWARD|BIDIRECTIONAL|TERMINATE)$")
 

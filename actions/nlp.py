@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.knowledge import ROOT, KnowledgeBase
+from actions.knowledge import BODY_PART, ROOT, KnowledgeBase
 
 PIPELINE_NAME = "spine_kb"
 DEFAULT_PIPELINE_DIR = ROOT / "build" / "spacy" / PIPELINE_NAME
@@ -271,8 +271,31 @@ class KBMatcher:
     """Exact (entity ruler) plus typo-tolerant matching on one loaded pipeline."""
 
     def __init__(self, nlp) -> None:
+        from spacy.matcher import PhraseMatcher
+
         self.nlp = nlp
         self.fuzzy = FuzzyIndex(nlp)
+        # Body parts named inside a longer match ("pain down the back of my thigh into my
+        # calf" is one symptom, but the thigh and calf still say how far the pain goes).
+        self._body_parts = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for pattern in nlp.get_pipe(RULER).patterns:
+            if pattern["label"] == BODY_PART and isinstance(pattern["pattern"], str):
+                self._body_parts.add(pattern["id"], [nlp.make_doc(pattern["pattern"])])
+
+    def body_parts_within(self, span) -> list[KBEntity]:
+        """Body parts named inside a span (typically a symptom phrase)."""
+        doc = span.doc
+        found = [
+            KBEntity(
+                BODY_PART,
+                doc.vocab.strings[match_id],
+                doc[s:e].start_char,
+                doc[s:e].end_char,
+                doc[s:e].text,
+            )
+            for match_id, s, e in self._body_parts(span)
+        ]
+        return sorted(found, key=lambda e: e.start)
 
     def entities(self, doc, fuzzy: bool = True) -> list[KBEntity]:
         """Knowledge-base entities in a processed doc, in text order."""

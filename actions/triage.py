@@ -11,15 +11,29 @@ a message is judged the same way everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import itertools
 import logging
 from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import BODY_PART, SYMPTOM, KnowledgeBase, RedFlag, knowledge
 from actions.nlp import FIRST_PERSON, RED_FLAG_EXCLUSIONS, RED_FLAG_SPANS, matcher
 
+RED_FLAG_INTENT = "red_flag"  # the intent addons/red_flags.py sets
+RED_FLAGS_KEY = "red_flags"  # where the hits go in the parse result
+TRIAGE_ACTION = "action_triage_red_flag"
+
 ROUTE_ORDER = {"crisis": 0, "emergency": 1, "same_day": 2}
 TIER_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+MAX_SCOPE = 10  # words a ConText cue reaches
+
+logger = logging.getLogger(__name__)
 
 
 def _quiet_medspacy() -> None:
@@ -85,14 +99,22 @@ class ContextAnnotator:
         from medspacy.context import ConText, ConTextRule
 
         rules = [
-            ConTextRule(r.literal, r.category, direction=r.direction) for r in kb.context_rules
+            ConTextRule(r.literal, r.category, pattern=r.pattern, direction=r.direction)
+            for r in kb.context_rules
+            if r.category != "RESOLVED"  # checked by _resolved_later, past any "but"
         ]
-        self.entities = ConText(nlp, name="context_entities", input_span_type="ents")
+        # max_scope: in chat, one "sentence" can run on for a whole paragraph; a cue reaches
+        # at most this many words (a "my husband..." early on says nothing of "I can't pee"
+        # twenty words later).
+        self.entities = ConText(
+            nlp, name="context_entities", input_span_type="ents", max_scope=MAX_SCOPE
+        )
         self.flags = ConText(
             nlp,
             name="context_red_flags",
             input_span_type="group",
             span_group_name=RED_FLAG_SPANS,
+            max_scope=MAX_SCOPE,
         )
         for component in (self.entities, self.flags):
             component.add(rules)
@@ -111,21 +133,41 @@ def annotator(nlp, kb: KnowledgeBase | None = None) -> ContextAnnotator:
     return _annotator_for(id(nlp), nlp, kb or knowledge())
 
 
-_NEGATIONS = frozenset("not n't nt no never".split())
+_NEGATIONS = frozenset("not n't nt no never without".split())
 _QUESTION_WORDS = frozenset(
     "does do can could is are will would should what whats how why when which".split()
 )
 
 
+_TERMINATORS = frozenset("but however though although yet except since".split())
+_NEW_SUBJECT = frozenset("i my i'm i've".split())
+
+
+def _crosses_a_turn(words) -> bool:
+    """Whether the words between a cue and a match change the subject ("..., and I had",
+    "so my") or turn the sentence ("but", "since"), which ends the cue's reach."""
+    lowered = [t.lower_ for t in words]
+    if any(w in _TERMINATORS for w in lowered):
+        return True
+    return any(
+        a in ("and", "so", ",") and b in _NEW_SUBJECT for a, b in itertools.pairwise(lowered)
+    )
+
+
 def context_of(span) -> dict[str, list]:
     """The ConText modifiers acting on a span, by category. A cue inside the match itself
     ("can't" in "can't pee", "no" in "no feeling when I wipe") is part of what was said, not
-    a negation of it, so it is left out; so is anything a "no"/"not" right before the span
-    misses: that counts as a negation too ("no problems peeing")."""
+    a negation of it, so it is left out, and so is a cue with a "but" between it and the
+    match (ConText sometimes lets one reach past it). A "no"/"not" right before the span
+    counts as a negation even when ConText misses it ("no problems peeing")."""
+    doc = span.doc
     out: dict[str, list] = {}
     for modifier in span._.modifiers:
         start, end = modifier.modifier_span
         if start < span.end and span.start < end:
+            continue
+        between = doc[end : span.start] if end <= span.start else doc[span.end : start]
+        if _crosses_a_turn(between):
             continue
         out.setdefault(modifier.category, []).append(modifier)
     if span.start > 0 and span.doc[span.start - 1].lower_ in _NEGATIONS:
@@ -133,28 +175,30 @@ def context_of(span) -> dict[str, list]:
     return out
 
 
+_WH = frozenset("what whats why how when which".split())
 _OPENERS = frozenset("so and but hi hello hey ok okay um also quick question".split())
 
 
 def _is_general_question(span, modifiers: list) -> bool:
-    """A sentence opened by a question word ("does back pain at night mean cancer?", "what
-    does saddle anaesthesia mean") is a general question, unless the person speaks of
-    themselves in it ("is it bad that I can't pee?" is a report)."""
+    """A sentence opened by a question word ("does back pain at night mean cancer?", "out of
+    interest, why does the form ask about chest pain?") is a general question, unless the
+    person speaks of themselves in it ("is it bad that I can't pee?" is a report)."""
     if not modifiers:
         return False
-    question_words = {m.rule.literal.lower() for m in modifiers}
-    sentence = [t for t in span.sent if not t.is_punct]
-    words = [t.lower_ for t in sentence]
+    words = [t.lower_ for t in span.sent if not t.is_punct]
     while words and words[0] in _OPENERS:
         words.pop(0)
-    opens_with_question = bool(words) and (
-        words[0] in question_words or words[0] in _QUESTION_WORDS
-    )
-    return opens_with_question and not any(w in FIRST_PERSON for w in words)
+    opens = bool(words) and words[0] in _QUESTION_WORDS
+    wh_question = span.sent.text.rstrip().endswith("?") and any(w in _WH for w in words[:4])
+    return (opens or wh_question) and not any(w in FIRST_PERSON for w in words)
 
 
 def _intended(span, modifiers: list) -> bool:
-    """Weight lost on purpose ("on a diet"), unless the cue is itself negated ("not on a diet")."""
+    """Weight lost on purpose ("on a diet", "would losing weight help?"), unless the cue is
+    itself negated ("not on a diet")."""
+    words = [t.lower_ for t in span.sent if not t.is_punct]
+    if words and words[0] in _QUESTION_WORDS:
+        return True
     doc = span.doc
     for modifier in modifiers:
         start = modifier.modifier_span[0]
@@ -163,7 +207,19 @@ def _intended(span, modifiers: list) -> bool:
     return False
 
 
-def _counts(span, flag: RedFlag) -> bool:
+@functools.cache
+def _resolved_cues(kb_id: int, kb: KnowledgeBase) -> tuple:
+    return tuple(r.literal.lower() for r in kb.context_rules if r.category == "RESOLVED")
+
+
+def _resolved_later(span, kb: KnowledgeBase) -> bool:
+    """ "had tingling in both feet when I was pregnant but it went away": the words after the
+    match, up to the end of the sentence, say it is over."""
+    rest = " " + " ".join(t.lower_ for t in span.doc[span.start : span.sent.end]) + " "
+    return any(f" {cue} " in rest for cue in _resolved_cues(id(kb), kb))
+
+
+def _counts(span, flag: RedFlag, kb: KnowledgeBase) -> bool:
     """Whether a matched red flag is something the person reports about themselves, now."""
     context = context_of(span)
     if "NEGATED_EXISTENCE" in context or "FAMILY" in context:
@@ -174,7 +230,9 @@ def _counts(span, flag: RedFlag) -> bool:
         return False
     if flag.id == "weight_loss" and _intended(span, context.get("INTENDED", [])):
         return False
-    return flag.counts_if_past or "HISTORICAL" not in context
+    past = "HISTORICAL" in context or _resolved_later(span, kb)
+    counts_anyway = flag.counts_if_past or span.text.lower() in {t.lower() for t in flag.past_terms}
+    return counts_anyway or not past
 
 
 @functools.cache
@@ -230,7 +288,7 @@ def _hits_in(doc, kb: KnowledgeBase, source=None) -> dict[str, RedFlagHit]:
     excluded = [(e.label_, e.start, e.end) for e in doc.spans.get(RED_FLAG_EXCLUSIONS, [])]
     for span in doc.spans.get(RED_FLAG_SPANS, []):
         flag = kb.red_flags.get(span.label_)
-        if flag is None or span.label_ in hits or not _counts(span, flag):
+        if flag is None or span.label_ in hits or not _counts(span, flag, kb):
             continue
         if any(label == flag.id and s <= span.start and span.end <= e for label, s, e in excluded):
             continue
@@ -241,16 +299,93 @@ def _hits_in(doc, kb: KnowledgeBase, source=None) -> dict[str, RedFlagHit]:
     return hits
 
 
+_DENIALS = frozenset("no not n't nt without never".split())
+
+
+_INABILITY_VERBS = frozenset(
+    "tell feel notice know sense control hold start go get keep lift".split()
+)
+_AUXILIARIES = frozenset("ca can do does did could wo".split())
+
+
+def _denied(doc, sent, match: tuple[int, int], claimed: set[int]) -> bool:
+    """ "not both", "no numbness", "isn't getting any weaker": a denial shortly before a word,
+    unless that denial belongs to another matched phrase ("can't feel my groin")."""
+    window = range(max(sent.start, match[0] - 4), match[0])
+    return any(doc[i].lower_ in _DENIALS and i not in claimed for i in window)
+
+
+def _absorb_inability(doc, sent, start: int) -> int:
+    """Widen a match to take in a "can't tell when ..." just before it: the "can't" is the
+    complaint itself, not a negation of it."""
+    for i in range(start - 1, max(sent.start, start - 5) - 1, -1):
+        if doc[i].lower_ in _INABILITY_VERBS and i - 1 >= sent.start:
+            j = i - 1
+            if doc[j].lower_ not in _DENIALS:
+                continue
+            if j - 1 >= sent.start and doc[j - 1].lower_ in _AUXILIARIES:
+                j -= 1
+            return j
+    return start
+
+
+class TogetherMatcher:
+    """Finds red flags whose words come in any order in one sentence (`together` in
+    red_flags.yml) and adds them to the doc's red-flag spans, before ConText runs."""
+
+    def __init__(self, nlp, kb: KnowledgeBase) -> None:
+        from spacy.matcher import PhraseMatcher
+
+        self.rules = []
+        for flag in kb.red_flags.values():
+            for combo in flag.together:
+                groups = []
+                for index, phrases in enumerate(combo):
+                    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+                    matcher.add(f"{flag.id}_{index}", [nlp.make_doc(p) for p in phrases])
+                    groups.append(matcher)
+                self.rules.append((flag.id, groups))
+
+    def __call__(self, doc):
+        from spacy.tokens import Span
+
+        found = []
+        for flag_id, groups in self.rules:
+            matches = [[(s, e) for _, s, e in group(doc)] for group in groups]
+            for sent in doc.sents:
+                inside = [
+                    [m for m in ms if sent.start <= m[0] and m[1] <= sent.end] for ms in matches
+                ]
+                claimed = {i for ms in inside for s, e in ms for i in range(s, e)}
+                inside = [[m for m in ms if not _denied(doc, sent, m, claimed)] for ms in inside]
+                if not all(inside):
+                    continue
+                for anchor in inside[0]:
+                    others = [min(ms, key=lambda m: abs(m[0] - anchor[0])) for ms in inside[1:]]
+                    start = _absorb_inability(doc, sent, min(m[0] for m in [anchor, *others]))
+                    end = max(m[1] for m in [anchor, *others])
+                    found.append(Span(doc, start, end, label=flag_id))
+        if found:
+            doc.spans[RED_FLAG_SPANS] = [*doc.spans.get(RED_FLAG_SPANS, []), *found]
+        return doc
+
+
+@functools.lru_cache(maxsize=4)
+def _together_for(nlp_id: int, nlp, kb: KnowledgeBase) -> TogetherMatcher:
+    return TogetherMatcher(nlp, kb)
+
+
 def detect_red_flags(doc, nlp, kb: KnowledgeBase | None = None) -> list[RedFlagHit]:
     """Red flags the person reports about themselves, most urgent route first, one per flag."""
     kb = kb or knowledge()
     context = annotator(nlp, kb)
-    hits = _hits_in(context(doc), kb)
+    together = _together_for(id(nlp), nlp, kb)
+    hits = _hits_in(context(together(doc)), kb)
     corrected = _typo_corrected(doc, kb)
     if corrected is not None:
         fixed = nlp(corrected)
         if len(fixed) == len(doc):
-            for flag_id, hit in _hits_in(context(fixed), kb, source=doc).items():
+            for flag_id, hit in _hits_in(context(together(fixed)), kb, source=doc).items():
                 hits.setdefault(flag_id, hit)
     return sorted(hits.values(), key=lambda h: (ROUTE_ORDER[h.route], h.start))
 
@@ -301,4 +436,100 @@ def findings_in(text: str) -> Findings:
         }
         finding = Finding(ent.label, ent.id, ent.text, ent.start, **flags)
         (out.symptoms if ent.label == SYMPTOM else out.body_parts).append(finding)
+        if ent.label == SYMPTOM and span is not None:
+            for part in m.body_parts_within(span):
+                out.body_parts.append(Finding(BODY_PART, part.id, part.text, part.start, **flags))
     return out
+
+
+# --- the triage reply -------------------------------------------------------------------
+
+
+def hits_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
+    """The hits the NLU component attached to a message, or a fresh detection on its text
+    (a hand-typed "/red_flag" payload carries none)."""
+    kb = knowledge()
+    hits = []
+    for raw in message.get(RED_FLAGS_KEY) or []:
+        flag = kb.red_flags.get(str(raw.get("id")))
+        if flag is not None:
+            hits.append(
+                RedFlagHit(
+                    flag.id,
+                    flag.tier,
+                    flag.route,
+                    str(raw.get("text", "")),
+                    int(raw.get("start") or 0),
+                    int(raw.get("end") or 0),
+                )
+            )
+    text = message.get("text") or ""
+    if not hits and text and not text.startswith("/"):
+        hits = red_flags_in(text)
+    return sorted(hits, key=lambda h: (ROUTE_ORDER[h.route], h.start))
+
+
+def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> list[str]:
+    """What to do now, most urgent first: crisis line, emergency number or same-day care.
+    Never a routine booking."""
+    from actions.answers import say
+
+    kb = kb or knowledge()
+    clinic = kb.clinic
+    fields = {
+        "emergency_number": clinic.emergency_number,
+        "crisis_line": clinic.crisis_line,
+        "urgent_care": clinic.urgent_care,
+    }
+    if not hits:
+        return [say("triage_unclear", **fields)]
+    messages = []
+    for route in ("crisis", "emergency", "same_day"):
+        routed = [h for h in hits if h.route == route]
+        if not routed:
+            continue
+        flag = kb.red_flags[routed[0].id]
+        text = say(f"triage_{route}", reason=flag.reason, **fields)
+        others = [kb.red_flags[h.id].name for h in routed[1:]]
+        if others:
+            text += " " + say("triage_also", names="; ".join(others).lower())
+        messages.append(text)
+        if route == "emergency":
+            break  # an emergency answer already covers the same-day ones
+    messages.append(say("triage_after"))
+    return messages
+
+
+class ActionTriageRedFlag(Action):
+    """Answers a red flag, whatever else was going on: ends any form, sets `triage_level`,
+    and records the event for the clinic's staff. The conversation can then go on."""
+
+    def name(self) -> str:
+        return TRIAGE_ACTION
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        message = tracker.latest_message or {}
+        hits = hits_from_parse(message)
+        for text in triage_reply(hits):
+            dispatcher.utter_message(text=text)
+        previous = tracker.get_slot("triage_level") or "routine"
+        level = min(triage_level(hits) if hits else "urgent", previous, key=TIER_ORDER.get)
+        flags = sorted({*(tracker.get_slot("red_flags") or []), *(h.id for h in hits)})
+        await _record(tracker.sender_id, level, [h.id for h in hits], message.get("text") or "")
+        events: list[EventType] = [SlotSet("triage_level", level), SlotSet("red_flags", flags)]
+        if tracker.active_loop_name:
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events
+
+
+async def _record(conversation_id: str, level: str, flags: list[str], text: str) -> None:
+    """Store the event for staff review; a storage failure must not cost the person the
+    urgent reply, so it is logged, not raised."""
+    from actions.storage import record_triage_event
+
+    try:
+        await asyncio.to_thread(record_triage_event, conversation_id, level, flags, text)
+    except Exception:
+        logger.exception("could not record a triage event for staff review")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import scripts._no_tensorflow  # noqa: E402,F401  (before spaCy)
 
 DEFAULT_CASES = ROOT / "tests" / "triage" / "red_flag_cases.yml"
 
@@ -67,6 +66,12 @@ def evaluate(cases_path: Path = DEFAULT_CASES) -> TriageScores:
 
 
 def main(argv=None) -> int:
+    import warnings
+
+    import scripts._no_tensorflow  # noqa: F401  (a script never needs TensorFlow; tests might)
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--verbose", action="store_true", help="list misses and false alarms")

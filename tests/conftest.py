@@ -109,13 +109,21 @@ def run_action(action, tracker):
 
 
 @pytest.fixture(scope="session")
-def action_server() -> Iterator[str]:
+def action_db(tmp_path_factory) -> Path:
+    """The SQLite file the test action server records to (never the developer's own)."""
+    return tmp_path_factory.mktemp("db") / "clinic.db"
+
+
+@pytest.fixture(scope="session")
+def action_server(action_db) -> Iterator[str]:
     """The real action server (scripts/action_server.py) on a free loopback port."""
     port = free_port()
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "CLINIC_DB_PATH": str(action_db)}
+    env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "scripts/action_server.py", "--port", str(port)],
         cwd=ROOT,
-        env={**os.environ, "SANIC_HOST": "127.0.0.1"},
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

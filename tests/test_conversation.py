@@ -60,3 +60,45 @@ def test_small_talk_and_out_of_scope(chat, kb):
     assert kb.clinic.phone in texts(chat("I'd like to book an appointment"))
     assert texts(chat("thanks!"))
     assert "Take care" in texts(chat("bye"))
+
+
+def test_a_red_flag_wins_wherever_it_comes(chat, kb, action_db):
+    """In a description, in the middle of the intake: the triage answer comes first."""
+    from sqlalchemy import create_engine, text
+
+    first = chat("I've had back pain for a week and since yesterday I can't feel my bum")
+    assert kb.clinic.emergency_number in texts(first)
+    assert not any(r.get("buttons") for r in first)
+    assert chat.slot("triage_level") == "emergency"
+    engine = create_engine(f"sqlite:///{action_db}")
+    with engine.connect() as conn:
+        rows = conn.execute(text("select level, flags from triage_events")).fetchall()
+    assert ("emergency", "saddle_numbness") in rows
+
+
+def test_symptom_check_then_intake_then_a_red_flag_ends_the_form(chat, kb):
+    reply = texts(chat("I get a sharp pain in my lower back when I bend over, for two weeks"))
+    assert "commonly linked to" in reply and "not a diagnosis" in reply
+    assert chat.slot("intake_duration") == "2 weeks"
+    first_question = texts(chat("yes please"))
+    assert "travel down your leg" in first_question
+    assert chat.slot("requested_slot") == "intake_travel"
+    texts(chat("down to my knee"))
+    assert chat.slot("intake_travel") == "down to the knee"
+    urgent = texts(chat("oh and I've had a high temperature since last night"))
+    assert kb.clinic.urgent_care in urgent
+    assert chat.slot("triage_level") == "urgent"
+    assert chat.slot("requested_slot") is None  # the intake is over
+    assert "virtual assistant" in texts(chat("are you a bot?"))  # and the chat goes on
+
+
+def test_a_complete_intake_leaves_a_summary(chat):
+    chat("my lower back aches after sitting at work, for about 3 weeks")
+    chat("yes")
+    for answer in ("it stays in my back", "about a 5", "worse when I sit, better when I walk"):
+        if chat.slot("requested_slot") is None:
+            break
+        chat(answer)
+    summary = chat.slot("intake_summary")
+    assert "How long: 3 weeks" in summary
+    assert chat.slot("requested_slot") is None

@@ -32,7 +32,9 @@ def test_every_domain_intent_has_enough_examples():
     for path in (ROOT / "domain").glob("*.yml"):
         domain_intents |= set(yaml.safe_load(path.read_text()).get("intents", []))
     counts = Counter(ex.intent for ex in _training())
-    for intent in domain_intents - {"nlu_fallback"}:
+    # nlu_fallback and red_flag are set by components (FallbackClassifier, the red-flag
+    # detector), never learnt from examples.
+    for intent in domain_intents - {"nlu_fallback", "red_flag"}:
         assert counts[intent] >= 25, (intent, counts[intent])
     assert sum(counts.values()) >= 600
 

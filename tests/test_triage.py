@@ -21,9 +21,15 @@ def test_the_case_set_is_big_enough_and_covers_every_red_flag(kb):
     assert len(CASES["negatives"]) >= 60
 
 
-@pytest.fixture(scope="module")
-def scores():
-    return evaluate(DEFAULT_CASES)
+#: Our red-flag set, and the blind sets written later by other authors without seeing the
+#: detector (their first-pass scores are in the closing notes; misses found there were fixed
+#: and stay here as regression cases).
+CASE_FILES = sorted((ROOT / "tests" / "triage").glob("red_flag_*.yml"))
+
+
+@pytest.fixture(scope="module", params=CASE_FILES, ids=lambda p: p.stem)
+def scores(request):
+    return evaluate(request.param)
 
 
 def test_every_red_flag_phrasing_is_caught(scores):
@@ -109,3 +115,104 @@ def test_training_descriptions_of_ordinary_pain_raise_no_red_flag():
     ]
     flagged = [(e.text, [h.id for h in red_flags_in(e.text)]) for e in examples]
     assert [f for f in flagged if f[1]] == []
+
+
+# --- the triage action ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    """A throwaway SQLite file for triage records."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("CLINIC_DB_PATH", str(tmp_path / "clinic.db"))
+    return tmp_path / "clinic.db"
+
+
+def triage(text, slots=None, active_loop=None):
+    from conftest import make_tracker, run_action
+
+    from actions.triage import ActionTriageRedFlag
+
+    hits = [h.as_dict() for h in red_flags_in(text)]
+    tracker = make_tracker(text, [], slots or {}, "red_flag")
+    tracker.latest_message["red_flags"] = hits
+    if active_loop:
+        tracker.active_loop = {"name": active_loop}
+    return run_action(ActionTriageRedFlag(), tracker)
+
+
+def slot_values(events):
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def test_emergency_reply_names_the_number_and_offers_no_booking(kb, database):
+    messages, events = triage("I've lost control of my bladder and my back is agony")
+    text = "\n".join(m["text"] for m in messages)
+    assert kb.clinic.emergency_number in text
+    assert kb.red_flags["bladder_bowel"].reason in text
+    assert all(not m.get("buttons") for m in messages)  # no routine booking as the answer
+    assert "book" not in text.lower()
+    assert slot_values(events)["triage_level"] == "emergency"
+    assert slot_values(events)["red_flags"] == ["bladder_bowel"]
+
+
+def test_urgent_reply_gives_the_same_day_route(kb, database):
+    messages, events = triage("I've had a high temperature for two days with this back pain")
+    text = "\n".join(m["text"] for m in messages)
+    assert kb.clinic.urgent_care in text
+    assert kb.clinic.emergency_number not in text.split(".")[0]
+    assert slot_values(events)["triage_level"] == "urgent"
+
+
+def test_crisis_reply_gives_the_crisis_line(kb, database):
+    messages, _ = triage("honestly I just want to die")
+    assert kb.clinic.crisis_line in messages[0]["text"]
+
+
+def test_a_red_flag_ends_any_form_and_keeps_the_highest_level(database):
+    _, events = triage(
+        "I've got a fever", slots={"triage_level": "emergency"}, active_loop="intake_form"
+    )
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+    assert slot_values(events)["requested_slot"] is None
+    assert slot_values(events)["triage_level"] == "emergency"
+
+
+def test_the_event_is_recorded_for_staff(database):
+    from actions.storage import recent_triage_events
+
+    triage("both my legs have gone numb")
+    latest = recent_triage_events(1)[0]
+    assert latest["level"] == "emergency"
+    assert latest["flags"] == "bilateral_legs"
+    assert latest["message"] == "both my legs have gone numb"
+    assert database.exists()
+
+
+def test_a_database_failure_does_not_cost_the_urgent_reply(kb, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    messages, _ = triage("I can't pee")
+    assert kb.clinic.emergency_number in messages[0]["text"]
+
+
+def test_booking_after_a_red_flag_reminds_to_see_a_doctor_first(kb):
+    from conftest import make_tracker, run_action
+
+    from actions.booking import ActionBookingInfo
+
+    messages, _ = run_action(
+        ActionBookingInfo(), make_tracker("book me in", [], {"triage_level": "urgent"})
+    )
+    assert messages[0]["text"].startswith("Because of what you mentioned earlier")
+    assert kb.clinic.phone in messages[-1]["text"]
+
+
+def test_staff_command_lists_recorded_red_flags(database, capsys):
+    from scripts.staff import main
+
+    assert main(["triage"]) == 0
+    assert "No red flags recorded" in capsys.readouterr().out
+    triage("I fell off a ladder this morning and my back is agony")
+    assert main(["triage", "--limit", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "EMERGENCY" in out and "major_trauma" in out and "fell off a ladder" in out

@@ -1,0 +1,122 @@
+"""A reusable base for form validation: explain after a failed answer, give up gracefully.
+
+Rasa's FormValidationAction re-asks a slot whose answer did not validate, but says nothing
+about why. With this base a failed answer gets the slot's explanation from forms.yml; after
+`max_failures` failures in a row the form calls `give_up`, which by default offers the clinic's
+phone number and, for a skippable slot, records it as not given so the form can move on.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.knowledge import knowledge
+
+FAILURES_SLOT = "form_failures"
+NOT_GIVEN = "not given"
+
+
+@functools.cache
+def form_wording() -> dict[str, Any]:
+    """`forms.yml`, read once: per form and slot, the explanation after a failed answer."""
+    return yaml.safe_load(Path(__file__).with_name("forms.yml").read_text(encoding="utf-8"))
+
+
+class ExplainingFormValidation(FormValidationAction, abc.ABC):
+    """FormValidationAction that explains failed answers and gives up after repeated ones."""
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """`validate_<form name>`."""
+
+    max_failures = 2
+    #: Slots that may be left unanswered ("skip"): after repeated failures they become
+    #: NOT_GIVEN instead of blocking the form.
+    skippable: frozenset = frozenset()
+
+    def explanation(self, slot: str) -> str:
+        return form_wording()["forms"][self.form_name()][slot]["explain"]
+
+    def give_up(self, slot: str, dispatcher: CollectingDispatcher) -> list[EventType]:
+        """After repeated failures: point to a person, and let skippable slots go."""
+        phone = knowledge().clinic.phone
+        dispatcher.utter_message(
+            text=form_wording()["give_up"][
+                "skippable" if slot in self.skippable else "required"
+            ].format(phone=phone)
+        )
+        return [SlotSet(slot, NOT_GIVEN)] if slot in self.skippable else []
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        candidates = dict(tracker.slots_to_validate())
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        outcome = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        failures = dict(tracker.get_slot(FAILURES_SLOT) or {})
+        extra: list[EventType] = []
+        for slot, candidate in candidates.items():
+            if slot not in outcome or candidate is None:
+                continue
+            if outcome[slot] is not None:
+                failures.pop(slot, None)
+                continue
+            failures[slot] = failures.get(slot, 0) + 1
+            if failures[slot] >= self.max_failures:
+                failures.pop(slot)
+                extra += self.give_up(slot, dispatcher)
+            else:
+                dispatcher.utter_message(text=self.explanation(slot))
+        return [*events, *extra, SlotSet(FAILURES_SLOT, failures)]
+
+
+class AskAction(Action, abc.ABC):
+    """Asks for one form slot with the wording and buttons in forms.yml (`action_ask_<slot>`).
+
+    Rasa asks with `action_ask_<slot>` when it exists; keeping the questions here, next to
+    their explanations, keeps each form's wording in one file."""
+
+    form = ""
+    slot = ""
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """`action_ask_<slot>`."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = form_wording()["forms"][self.form][self.slot]
+        dispatcher.utter_message(text=question["ask"], buttons=question.get("buttons") or None)
+        return []
+
+
+def _ask_actions() -> list[type[AskAction]]:
+    """One AskAction subclass per form slot in forms.yml (rasa-sdk registers subclasses)."""
+    return [
+        type(
+            f"AskFor_{slot}",
+            (AskAction,),
+            {
+                "form": form,
+                "slot": slot,
+                "name": lambda self, s=slot: f"action_ask_{s}",
+                "__module__": __name__,
+            },
+        )
+        for form, slots in form_wording()["forms"].items()
+        for slot in slots
+    ]
+
+
+ASK_ACTIONS = _ask_actions()

@@ -1,0 +1,64 @@
+"""Rasa NLU component: red flags on every message, whatever the intent classifier said.
+
+It runs last in the pipeline on the Doc that `SpacyNLP` made (the project's own pipeline,
+with the red-flag span ruler) and applies the same `actions.triage.detect_red_flags` as the
+actions and the evaluation script. When a red flag counts, the message's intent becomes
+`red_flag` with confidence 1.0 (DIET's guess stays in the ranking) and the hits are added to
+the parse result under `red_flags`; `addons.triage_policy.RedFlagPolicy` then makes sure the
+triage action answers, even in the middle of a form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.triage import RED_FLAG_INTENT, RED_FLAGS_KEY, detect_red_flags
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False, model_from="SpacyNLP"
+)
+class RedFlagDetector(GraphComponent):
+    """Overrides the intent with `red_flag` when the person reports a warning sign."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls()
+
+    def process(self, messages: list[Message], model: SpacyModel) -> list[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            hits = detect_red_flags(doc, model.model)
+            if not hits:
+                continue
+            flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name")]
+            message.set(INTENT, flagged, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [flagged, *ranking], add_to_output=True)
+            message.set(RED_FLAGS_KEY, [h.as_dict() for h in hits], add_to_output=True)
+        return messages

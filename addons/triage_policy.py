@@ -1,0 +1,60 @@
+"""Dialogue policy: a red flag always gets the triage action next, whatever else is going on.
+
+Rules and forms normally decide the next action; in the middle of a form, the form would ask
+its next question. This policy outranks them (priority above RulePolicy's) and predicts
+`action_triage_red_flag` with full confidence right after a `red_flag` message, then waits
+for the person. It learns nothing from stories: the decision is made by the red-flag
+detector, not by a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, confidence_scores_for
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from actions.triage import RED_FLAG_INTENT, TRIAGE_ACTION
+
+#: RulePolicy's priority is 6; ties on confidence go to the higher priority.
+PRIORITY = 7
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class RedFlagPolicy(Policy):
+    """Predicts the triage action after every red-flag message."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"priority": PRIORITY}
+
+    def train(
+        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
+        with self._model_storage.write_to(self._resource):
+            pass  # nothing to learn; the resource only has to exist for loading
+        return self._resource
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        last_action = tracker.latest_action_name
+        intent = (
+            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+        )
+        if last_action == ACTION_LISTEN_NAME and intent == RED_FLAG_INTENT:
+            return self._prediction(confidence_scores_for(TRIAGE_ACTION, 1.0, domain))
+        if last_action == TRIAGE_ACTION:
+            return self._prediction(confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain))
+        return self._prediction(self._default_predictions(domain))
