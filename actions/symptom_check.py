@@ -218,18 +218,38 @@ class Description:
     answers: dict[str, str] = field(default_factory=dict)  # intake slot -> value
 
 
+def implied_symptoms(findings: Findings, triggers: dict[str, list[str]]) -> list[str]:
+    """Symptoms the description implies: what makes it worse, and how far down it goes."""
+    vocab = vocabulary()
+    out = [
+        vocab["symptoms_from_triggers"][t]
+        for t in triggers["worse"]
+        if t in vocab["symptoms_from_triggers"]
+    ]
+    out += [
+        vocab["symptoms_from_travel"][b]
+        for b in findings.present(BODY_PART)
+        if b in vocab["symptoms_from_travel"]
+    ]
+    return out
+
+
 def read_description(text: str, kb: KnowledgeBase) -> Description:
     findings = findings_in(text)
+    triggers = parse_triggers(text)
     severity = parse_severity(text) if re.search(r"\b(10|out of|/10|scale)\b", text) else None
     answers = {
         "intake_location": location_from(findings, text, kb),
         "intake_travel": travel_from(findings, text, kb),
         "intake_duration": parse_duration(text),
         "intake_severity": f"{severity}/10" if severity is not None else None,
-        "intake_triggers": triggers_text(parse_triggers(text)),
+        "intake_triggers": triggers_text(triggers),
     }
+    named = findings.present(SYMPTOM)
+    absent = set(findings.absent(SYMPTOM))
+    implied = [s for s in implied_symptoms(findings, triggers) if s not in absent]
     return Description(
-        symptoms=findings.present(SYMPTOM),
+        symptoms=list(dict.fromkeys(named + implied)) if named or implied else [],
         absent=findings.absent(SYMPTOM),
         answers={k: v for k, v in answers.items() if v},
     )

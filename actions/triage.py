@@ -154,6 +154,13 @@ def _crosses_a_turn(words) -> bool:
     )
 
 
+def _marks_onset(doc, cue_start: int) -> bool:
+    """ "since I slipped a disc last month, I can't ...": a past time after "since" says when
+    it began, not that it is over."""
+    before = doc[max(doc[cue_start].sent.start, cue_start - 6) : cue_start]
+    return any(t.lower_ in ("since", "started", "began", "starting") for t in before)
+
+
 def context_of(span) -> dict[str, list]:
     """The ConText modifiers acting on a span, by category. A cue inside the match itself
     ("can't" in "can't pee", "no" in "no feeling when I wipe") is part of what was said, not
@@ -165,6 +172,8 @@ def context_of(span) -> dict[str, list]:
     for modifier in span._.modifiers:
         start, end = modifier.modifier_span
         if start < span.end and span.start < end:
+            continue
+        if modifier.category == "HISTORICAL" and _marks_onset(doc, start):
             continue
         between = doc[end : span.start] if end <= span.start else doc[span.end : start]
         if _crosses_a_turn(between):
@@ -230,9 +239,12 @@ def _counts(span, flag: RedFlag, kb: KnowledgeBase) -> bool:
         return False
     if flag.id == "weight_loss" and _intended(span, context.get("INTENDED", [])):
         return False
-    past = "HISTORICAL" in context or _resolved_later(span, kb)
-    counts_anyway = flag.counts_if_past or span.text.lower() in {t.lower() for t in flag.past_terms}
-    return counts_anyway or not past
+    resolved = _resolved_later(span, kb)
+    if flag.counts_if_past:
+        return True
+    if span.text.lower() in {t.lower() for t in flag.past_terms}:
+        return not resolved  # a recent infection counts, unless it is over
+    return not (resolved or "HISTORICAL" in context)
 
 
 @functools.cache
