@@ -1,9 +1,11 @@
 """Dialogue policy: a red flag always gets the triage action next, whatever else is going on.
 
-Rules and forms normally decide the next action; in the middle of a form, the form would ask
-its next question. This policy outranks them (priority above RulePolicy's) and predicts
-`action_triage_red_flag` with full confidence right after a `red_flag` message, then waits
-for the person. It learns nothing from stories: the decision is made by the red-flag
+Rules and forms normally decide the next action; in the middle of a form, RulePolicy force-
+predicts the form as a "no user" prediction, which Rasa's ensemble ranks above every prediction
+made from the user's message, whatever its confidence. So this policy also marks its
+predictions as "no user" ones, and with full confidence and a priority above RulePolicy's it
+wins that tie: `action_triage_red_flag` right after a `red_flag` message, then listen.
+It learns nothing from stories: the decision is made by the red-flag
 detector, not by a model.
 """
 
@@ -54,7 +56,11 @@ class RedFlagPolicy(Policy):
             (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         )
         if last_action == ACTION_LISTEN_NAME and intent == RED_FLAG_INTENT:
-            return self._prediction(confidence_scores_for(TRIAGE_ACTION, 1.0, domain))
+            return self._override(confidence_scores_for(TRIAGE_ACTION, 1.0, domain))
         if last_action == TRIAGE_ACTION:
-            return self._prediction(confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain))
+            return self._override(confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain))
         return self._prediction(self._default_predictions(domain))
+
+    def _override(self, probabilities: list[float]) -> PolicyPrediction:
+        """A prediction that outranks an active form's (see the module docstring)."""
+        return self._prediction(probabilities, is_no_user_prediction=True)
