@@ -32,6 +32,13 @@ def form_wording() -> dict[str, Any]:
     return yaml.safe_load(Path(__file__).with_name("forms.yml").read_text(encoding="utf-8"))
 
 
+def fill(text: str) -> str:
+    """The clinic's own details in a question or explanation ({clinic}, {phone}, {horizon})."""
+    clinic = knowledge().clinic
+    fields = {"clinic": clinic.name, "phone": clinic.phone, "horizon": clinic.booking.horizon_days}
+    return text.format(**fields)
+
+
 class ExplainingFormValidation(FormValidationAction, abc.ABC):
     """FormValidationAction that explains failed answers and gives up after repeated ones."""
 
@@ -43,9 +50,11 @@ class ExplainingFormValidation(FormValidationAction, abc.ABC):
     #: Slots that may be left unanswered ("skip"): after repeated failures they become
     #: NOT_GIVEN instead of blocking the form.
     skippable: frozenset = frozenset()
+    #: Slots where an empty outcome means "go back a step", never a failed answer.
+    restarts: frozenset = frozenset()
 
     def explanation(self, slot: str) -> str:
-        return form_wording()["forms"][self.form_name()][slot]["explain"]
+        return fill(form_wording()["forms"][self.form_name()][slot]["explain"])
 
     def give_up(self, slot: str, dispatcher: CollectingDispatcher) -> list[EventType]:
         """After repeated failures: point to a person, and let skippable slots go."""
@@ -61,43 +70,56 @@ class ExplainingFormValidation(FormValidationAction, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         candidates = dict(tracker.slots_to_validate())
+        said_before = len(dispatcher.messages)
         events = await super().get_validation_events(dispatcher, tracker, domain)
+        # A validator that replied itself ("that time has passed") needs no explanation.
+        explained = len(dispatcher.messages) > said_before
         outcome = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         failures = dict(tracker.get_slot(FAILURES_SLOT) or {})
         extra: list[EventType] = []
         for slot, candidate in candidates.items():
             if slot not in outcome or candidate is None:
                 continue
-            if outcome[slot] is not None:
+            changed_others = any(v is not None for k, v in outcome.items() if k != slot)
+            if outcome[slot] is not None or changed_others or slot in self.restarts:
+                # Filled; or the answer set other slots (a new preferred time instead of one
+                # of the offered slots); or it restarts a step ("no" to a confirmation).
                 failures.pop(slot, None)
                 continue
             failures[slot] = failures.get(slot, 0) + 1
             if failures[slot] >= self.max_failures:
                 failures.pop(slot)
                 extra += self.give_up(slot, dispatcher)
-            else:
+            elif not explained:
                 dispatcher.utter_message(text=self.explanation(slot))
-        return [*events, *extra, SlotSet(FAILURES_SLOT, failures)]
+        if failures != (tracker.get_slot(FAILURES_SLOT) or {}):
+            # Only when it changed: any SlotSet tells Rasa the form used the message, and a
+            # form that extracted nothing must be rejected so a question can be answered.
+            extra.append(SlotSet(FAILURES_SLOT, failures))
+        return [*events, *extra]
 
 
 class AskAction(Action, abc.ABC):
-    """Asks for one form slot with the wording and buttons in forms.yml (`action_ask_<slot>`).
+    """Asks for one form slot with the wording and buttons in forms.yml.
 
-    Rasa asks with `action_ask_<slot>` when it exists; keeping the questions here, next to
-    their explanations, keeps each form's wording in one file."""
+    Rasa asks with `action_ask_<form>_<slot>` when it exists (several forms share slots such
+    as the contact details); keeping the questions here, next to their explanations, keeps
+    each form's wording in one file. Slots marked `dynamic` have their own ask action."""
 
     form = ""
     slot = ""
 
     @abc.abstractmethod
     def name(self) -> str:
-        """`action_ask_<slot>`."""
+        """`action_ask_<form>_<slot>`."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         question = form_wording()["forms"][self.form][self.slot]
-        dispatcher.utter_message(text=question["ask"], buttons=question.get("buttons") or None)
+        dispatcher.utter_message(
+            text=fill(question["ask"]), buttons=question.get("buttons") or None
+        )
         return []
 
 
@@ -105,17 +127,18 @@ def _ask_actions() -> list[type[AskAction]]:
     """One AskAction subclass per form slot in forms.yml (rasa-sdk registers subclasses)."""
     return [
         type(
-            f"AskFor_{slot}",
+            f"AskFor_{form}_{slot}",
             (AskAction,),
             {
                 "form": form,
                 "slot": slot,
-                "name": lambda self, s=slot: f"action_ask_{s}",
+                "name": lambda self, f=form, s=slot: f"action_ask_{f}_{s}",
                 "__module__": __name__,
             },
         )
         for form, slots in form_wording()["forms"].items()
-        for slot in slots
+        for slot, wording in slots.items()
+        if not wording.get("dynamic")
     ]
 
 

@@ -27,6 +27,12 @@ def main() -> int:
         print(f"action server not started: {exc}", file=sys.stderr)
         return 1
     os.environ.setdefault("SANIC_HOST", "127.0.0.1")
+    from actions.handoff import start_worker
+    from actions.privacy import install_log_redaction
+
+    install_log_redaction()  # no phone number or email in clear text in the logs, at any level
+
+    start_worker()  # delivers the hand-off outbox to the clinic's webhook in the background
     from rasa_sdk.__main__ import main as rasa_sdk_main
 
     sys.argv = [sys.argv[0], "--actions", "actions", *sys.argv[1:]]

@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         services.start(
             "rasa",
             [
-                RASA,
+                PY,
+                str(ROOT / "scripts" / "rasa_server.py"),
                 "run",
                 "--model",
                 str(MODEL),

@@ -115,18 +115,25 @@ def action_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def action_server(action_db) -> Iterator[str]:
+def action_log(tmp_path_factory) -> Path:
+    """Everything the test action server writes (checked for contact details in clear)."""
+    return tmp_path_factory.mktemp("logs") / "actions.log"
+
+
+@pytest.fixture(scope="session")
+def action_server(action_db, action_log) -> Iterator[str]:
     """The real action server (scripts/action_server.py) on a free loopback port."""
     port = free_port()
     env = {**os.environ, "SANIC_HOST": "127.0.0.1", "CLINIC_DB_PATH": str(action_db)}
     env.pop("DATABASE_URL", None)
+    log = action_log.open("ab")
     proc = subprocess.Popen(
         [sys.executable, "scripts/action_server.py", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", proc)
@@ -134,6 +141,7 @@ def action_server(action_db) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -155,9 +163,11 @@ class Chat:
 
     def __init__(self, agent, sender: str) -> None:
         self.agent, self.sender = agent, sender
+        self.last: list[dict[str, Any]] = []
 
     def __call__(self, text: str) -> list[dict[str, Any]]:
-        return asyncio.run(self.agent.handle_text(text, sender_id=self.sender))
+        self.last = asyncio.run(self.agent.handle_text(text, sender_id=self.sender))
+        return self.last
 
     def slot(self, name: str):
         tracker = asyncio.run(self.agent.tracker_store.retrieve(self.sender))
@@ -167,3 +177,6 @@ class Chat:
 @pytest.fixture
 def chat(agent, request):
     return Chat(agent, sender=f"test-{request.node.name}")
+
+
+pytest_plugins = ["pg"]  # tests/pg.py: PostgreSQL server and per-test databases

@@ -22,7 +22,7 @@ from actions.answers import (
     say,
     wording,
 )
-from actions.booking import ActionBookingInfo, opening_hours_text
+from actions.booking import opening_hours_text
 from actions.session import ActionDefaultFallback, ActionSessionStart
 
 BUBBLE_LIMIT = 700
@@ -289,13 +289,6 @@ def test_leg_pain_explanation_covers_nerves_discs_joints_and_soft_tissue(kb):
     assert NOT_A_DIAGNOSIS in text
     check_bubbles(messages)
     check_buttons(messages, kb)
-
-
-def test_booking_info_comes_from_clinic_yml(kb):
-    messages, _ = ask(ActionBookingInfo(), "can I book an appointment?", "request_appointment")
-    text = texts(messages)
-    assert kb.clinic.phone in text and kb.clinic.email in text
-    assert opening_hours_text(kb.clinic) in text
 
 
 def test_opening_hours_group_weekdays(kb):

@@ -1,0 +1,26 @@
+"""`rasa` with contact details redacted from its logs (actions/privacy.py).
+
+`make run` starts the Rasa server through this wrapper so that a phone number or an email a
+patient typed never reaches logs/rasa.log in clear text, whatever the log level.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    from actions.privacy import install_log_redaction
+
+    install_log_redaction()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *sys.argv[1:]]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
