@@ -198,13 +198,13 @@ def test_a_database_failure_does_not_cost_the_urgent_reply(kb, monkeypatch):
 def test_booking_after_a_red_flag_reminds_to_see_a_doctor_first(kb):
     from conftest import make_tracker, run_action
 
-    from actions.booking import ActionBookingInfo
+    from actions.booking import ActionPrepareBooking
 
     messages, _ = run_action(
-        ActionBookingInfo(), make_tracker("book me in", [], {"triage_level": "urgent"})
+        ActionPrepareBooking(), make_tracker("book me in", [], {"triage_level": "urgent"})
     )
     assert messages[0]["text"].startswith("Because of what you mentioned earlier")
-    assert kb.clinic.phone in messages[-1]["text"]
+    assert kb.clinic.urgent_care in messages[0]["text"]
 
 
 def test_staff_command_lists_recorded_red_flags(database, capsys):
