@@ -8,6 +8,7 @@ RASA    := $(VENV)/bin/rasa
 MODEL   := models/spine-clinic.tar.gz
 KB_PIPE := build/spacy/spine_kb/meta.json
 KB_NLU  := data/nlu/kb_generated.yml
+WIDGET  := web/node_modules/.package-lock.json
 
 # No network at run time: no telemetry, and keep TensorFlow's start-up chatter out of sight.
 export RASA_TELEMETRY_ENABLED := false
@@ -18,10 +19,10 @@ export TF_INTER_OP_PARALLELISM_THREADS := 1
 
 MODEL_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py)
 
-.PHONY: help venv kb model run shell test lint validate pytest stories lock clean
+.PHONY: help venv kb model web run shell test lint validate pytest stories lock clean
 
 help:
-	@echo "make run     start the assistant (action server + Rasa, REST on http://localhost:5005)"
+	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
@@ -49,7 +50,14 @@ $(MODEL): $(VENV)/.installed $(KB_PIPE) $(KB_NLU) $(MODEL_INPUTS)
 	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name spine-clinic
 	@touch $@
 
-run: $(MODEL)
+# The chat widget (rasa-webchat) from the committed npm lock; served by scripts/web.py.
+web: $(WIDGET)
+
+$(WIDGET): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+run: $(MODEL) $(WIDGET)
 	$(PY) scripts/run.py
 
 shell: $(MODEL)
@@ -62,7 +70,7 @@ lint: venv
 validate: kb
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
 
-pytest: $(MODEL)
+pytest: $(MODEL) $(WIDGET)
 	$(PY) -m pytest
 
 stories: $(MODEL)
@@ -81,4 +89,4 @@ lock:
 	  $$tmp/bin/pip freeze --all; } > requirements.lock; rm -rf $$tmp; echo "requirements.lock updated"
 
 clean:
-	rm -rf build models results .rasa project.lock $(KB_NLU) .pytest_cache .ruff_cache
+	rm -rf build models results .rasa project.lock $(KB_NLU) .pytest_cache .ruff_cache web/node_modules

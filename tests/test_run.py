@@ -1,8 +1,10 @@
-"""`make run`'s launcher: starts both servers with standard input closed, answers over REST on
-loopback, and Ctrl-C (SIGINT) stops everything it started."""
+"""`make run`'s launcher: starts the action server, the Rasa server (REST and socket.io, the
+HTTP API only with a token) and the clinic page with standard input closed; Ctrl-C (SIGINT)
+stops everything it started; a conversation survives a restart (SQLite tracker store)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,10 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import MODEL, ROOT, free_port
+
+pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model")
 
 
 def _port_open(port: int) -> bool:
@@ -26,45 +32,128 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-@pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model (make test trains it)")
-def test_run_serves_rest_and_stops_on_ctrl_c(tmp_path):
-    if _port_open(5055):
-        pytest.fail("port 5055 (action server, endpoints.yml) is busy; stop the running assistant")
-    port = free_port()
-    out = open(tmp_path / "run.out", "w+")  # noqa: SIM115 (read back below)
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/run.py", "--port", str(port)],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
+class Stack:
+    """scripts/run.py on free ports, with its own databases and token."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port, self.action_port, self.web_port = free_port(), free_port(), free_port()
+        self.token = "test-token-not-secret"
+        self.out = tmp / "run.out"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CLINIC_DB_PATH": str(self.tmp / "clinic.db"),
+            "TRACKER_DB_PATH": str(self.tmp / "tracker.db"),
+            "RASA_AUTH_TOKEN": self.token,
+        }
+        self.out.write_text("")
+        ports = ["--port", self.port, "--action-port", self.action_port]
+        self.proc = subprocess.Popen(
+            [sys.executable, "scripts/run.py", *map(str, ports), "--web-port", str(self.web_port)],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self.out.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         deadline = time.monotonic() + 240
-        while "The assistant is ready" not in (tmp_path / "run.out").read_text():
-            assert proc.poll() is None, (tmp_path / "run.out").read_text()
+        while "The assistant is ready" not in self.out.read_text():
+            assert self.proc.poll() is None, self.out.read_text()
             assert time.monotonic() < deadline, "not ready in time"
             time.sleep(1)
-        children = _children(proc.pid)
-        assert len(children) == 2
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=60)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def rest(self, sender: str, message: str) -> list[dict]:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-            data=json.dumps({"sender": "run-test", "message": "what is sciatica?"}).encode(),
+            self.url("/webhooks/rest/webhook"),
+            data=json.dumps({"sender": sender, "message": message}).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as resp:
-            replies = json.loads(resp.read())
-        assert any("Sciatica" in r.get("text", "") for r in replies), replies
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+            return json.loads(resp.read())
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+async def socket_exchange(base: str, text: str) -> list[dict]:
+    """What the website widget does: session_request, session_confirm, user_uttered."""
+    import socketio
+
+    client = socketio.AsyncClient()
+    confirmed, replies = asyncio.Event(), []
+    client.on("session_confirm", lambda *_: confirmed.set())
+    client.on("bot_uttered", lambda data: replies.append(data))
+    await client.connect(base, socketio_path="/socket.io", transports=["polling", "websocket"])
+    try:
+        await client.emit("session_request", {"session_id": "socket-test"})
+        await asyncio.wait_for(confirmed.wait(), 30)
+        await client.emit("user_uttered", {"message": text, "session_id": "socket-test"})
+        deadline = time.monotonic() + 60
+        while not replies and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1)  # the rest of the turn's messages
+        return replies
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    log = (tmp_path / "run.out").read_text()
+        await client.disconnect()
+
+
+def test_run_serves_page_rest_socket_and_api_and_stops_on_ctrl_c(tmp_path):
+    stack = Stack(tmp_path)
+    stack.start()
+    try:
+        ready = stack.out.read_text()
+        assert f"Open http://localhost:{stack.web_port}" in ready
+        assert "telegram" in ready and "not configured" in ready
+        children = _children(stack.proc.pid)
+        assert len(children) == 3  # action server, Rasa, web page
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/", timeout=10) as resp:
+            page = resp.read().decode()
+        assert "Riverside Spine" in page and f":{stack.port}" in page
+        assert status(f"http://127.0.0.1:{stack.web_port}/static/rasa-webchat/index.js") == 200
+        assert status(f"http://127.0.0.1:{stack.web_port}/static/../../credentials.yml") == 404
+
+        assert status(stack.url("/status")) == 401
+        assert status(stack.url(f"/status?token={stack.token}")) == 200
+
+        replies = stack.rest("run-test", "what is sciatica?")
+        assert any("Sciatica" in r.get("text", "") for r in replies), replies
+
+        replies = asyncio.run(socket_exchange(stack.url(""), "what causes sciatica?"))
+        assert any("sciatica" in r.get("text", "").lower() for r in replies), replies
+        assert stack.stop() == 0
+    finally:
+        if stack.proc.poll() is None:
+            stack.proc.kill()
+    log = stack.out.read_text()
     assert "Stopped." in log
     assert "tensorflow" not in log.lower()  # server noise stays in logs/, not on screen
     for child in children:
         with pytest.raises(ProcessLookupError):
             os.kill(child, 0)
-    assert not _port_open(port) and not _port_open(5055)
+    for port in (stack.port, stack.action_port, stack.web_port):
+        assert not _port_open(port)
+
+    # The tracker store is an SQLite file: after a restart "it" is still sciatica.
+    stack.start()
+    try:
+        replies = stack.rest("run-test", "how is it treated?")
+        assert any("sciatica" in r.get("text", "").lower() for r in replies), replies
+    finally:
+        stack.stop()
