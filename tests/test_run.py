@@ -5,19 +5,16 @@ stops everything it started; a conversation survives a restart (SQLite tracker s
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import MODEL, ROOT, free_port
+from conftest import MODEL
+from stack import Stack, status
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model")
 
@@ -30,65 +27,6 @@ def _port_open(port: int) -> bool:
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
-
-
-class Stack:
-    """scripts/run.py on free ports, with its own databases and token."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port, self.action_port, self.web_port = free_port(), free_port(), free_port()
-        self.token = "test-token-not-secret"
-        self.out = tmp / "run.out"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "CLINIC_DB_PATH": str(self.tmp / "clinic.db"),
-            "TRACKER_DB_PATH": str(self.tmp / "tracker.db"),
-            "RASA_AUTH_TOKEN": self.token,
-        }
-        self.out.write_text("")
-        ports = ["--port", self.port, "--action-port", self.action_port]
-        self.proc = subprocess.Popen(
-            [sys.executable, "scripts/run.py", *map(str, ports), "--web-port", str(self.web_port)],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self.out.open("w"),
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        deadline = time.monotonic() + 240
-        while "The assistant is ready" not in self.out.read_text():
-            assert self.proc.poll() is None, self.out.read_text()
-            assert time.monotonic() < deadline, "not ready in time"
-            time.sleep(1)
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=60)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def rest(self, sender: str, message: str) -> list[dict]:
-        request = urllib.request.Request(
-            self.url("/webhooks/rest/webhook"),
-            data=json.dumps({"sender": sender, "message": message}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return json.loads(resp.read())
-
-
-def status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
 
 
 async def socket_exchange(base: str, text: str) -> list[dict]:
@@ -117,7 +55,7 @@ def test_run_serves_page_rest_socket_and_api_and_stops_on_ctrl_c(tmp_path):
     stack = Stack(tmp_path)
     stack.start()
     try:
-        ready = stack.out.read_text()
+        ready = stack.output()
         assert f"Open http://localhost:{stack.web_port}" in ready
         assert "telegram" in ready and "not configured" in ready
         children = _children(stack.proc.pid)
@@ -141,7 +79,7 @@ def test_run_serves_page_rest_socket_and_api_and_stops_on_ctrl_c(tmp_path):
     finally:
         if stack.proc.poll() is None:
             stack.proc.kill()
-    log = stack.out.read_text()
+    log = stack.output()
     assert "Stopped." in log
     assert "tensorflow" not in log.lower()  # server noise stays in logs/, not on screen
     for child in children:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODEL, ROOT, free_port
+from conftest import MODEL, ROOT
+from stack import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -96,76 +94,6 @@ def browser() -> Iterator:
 
 
 # --------------------------------------------------------------------------- the stack
-
-
-class Stack:
-    """scripts/run.py on free loopback ports, with its own databases."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port, self.action_port, self.web_port = free_port(), free_port(), free_port()
-        self.clinic_db = tmp / "clinic.db"
-        self.log = tmp / "run.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def page_url(self) -> str:
-        return f"http://localhost:{self.web_port}/"
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "CLINIC_DB_PATH": str(self.clinic_db),
-            "TRACKER_DB_PATH": str(self.tmp / "tracker.db"),
-            "RASA_TELEMETRY_ENABLED": "false",
-        }
-        env.pop("DATABASE_URL", None)  # bookings must land in CLINIC_DB_PATH
-        cmd = [sys.executable, "scripts/run.py"]
-        cmd += ["--port", str(self.port), "--action-port", str(self.action_port)]
-        cmd += ["--web-port", str(self.web_port)]
-        with self.log.open("w") as out:
-            self.proc = subprocess.Popen(
-                cmd,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not (self._printed_ready() and self._page_ok()):
-            if self.proc.poll() is not None:
-                pytest.fail(f"scripts/run.py exited with {self.proc.returncode}:\n{self.output()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the stack was not ready in {READY_TIMEOUT} s:\n{self.output()}")
-            time.sleep(1)
-
-    def _printed_ready(self) -> bool:
-        return any(
-            line.startswith("Open ") and f":{self.web_port}" in line
-            for line in self.output().splitlines()
-        )
-
-    def _page_ok(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/", timeout=3) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)  # the launcher stops everything it started
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 @pytest.fixture
