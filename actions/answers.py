@@ -9,15 +9,12 @@ actions only gather context from the tracker and dispatch.
 from __future__ import annotations
 
 import abc
-import functools
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -32,6 +29,7 @@ from actions.knowledge import (
     Symptom,
     Treatment,
     knowledge,
+    side_config,
 )
 from actions.nlp import matcher, talks_about_self
 
@@ -55,11 +53,8 @@ class Answer:
         return out
 
 
-@functools.cache
 def wording() -> dict[str, Any]:
-    """`answers.yml`, read once."""
-    path = Path(__file__).with_name("answers.yml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return side_config("answers.yml")
 
 
 def lower_first(text: str) -> str:

@@ -11,14 +11,11 @@ with fresh alternatives. Wording lives in booking.yml.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import re
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -27,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import clinic_fields, say
 from actions.availability import Slot, clinic_now, nearest_free_slots
 from actions.forms import ExplainingFormValidation
-from actions.knowledge import Clinic, knowledge
+from actions.knowledge import Clinic, knowledge, side_config
 from actions.validation import (
     Preference,
     PreferenceProblem,
@@ -53,9 +50,8 @@ QUESTION_START = re.compile(
 FRESH_BOOKING = ("preferred_time", "preferred_window", "appointment_slot", "offered_slots")
 
 
-@functools.cache
 def wording() -> dict[str, str]:
-    return yaml.safe_load(Path(__file__).with_name("booking.yml").read_text(encoding="utf-8"))
+    return side_config("booking.yml")
 
 
 def text(key: str, **fields: Any) -> str:

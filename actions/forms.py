@@ -9,27 +9,23 @@ phone number and, for a skippable slot, records it as not given so the form can 
 from __future__ import annotations
 
 import abc
-import functools
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge import knowledge
+from actions.knowledge import knowledge, side_config
 
 FAILURES_SLOT = "form_failures"
 NOT_GIVEN = "not given"
 
 
-@functools.cache
 def form_wording() -> dict[str, Any]:
-    """`forms.yml`, read once: per form and slot, the explanation after a failed answer."""
-    return yaml.safe_load(Path(__file__).with_name("forms.yml").read_text(encoding="utf-8"))
+    """`forms.yml`: per form and slot, the question and the explanation after a failed answer."""
+    return side_config("forms.yml")
 
 
 def fill(text: str) -> str:

@@ -284,6 +284,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def side_config(name: str) -> dict[str, Any]:
+    """A YAML file kept next to the actions that use it (wording, vocabularies), read once;
+    a broken file is reported by name, like the knowledge base."""
+    return _read_yaml(Path(__file__).with_name(name))
+
+
 def _describe(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -15,13 +15,10 @@ addons/triage_policy.py send every red-flag message to the triage action first).
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -29,7 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import book_button, bubble, bullets, button, say
 from actions.forms import NOT_GIVEN, ExplainingFormValidation
-from actions.knowledge import BODY_PART, SYMPTOM, KnowledgeBase, knowledge
+from actions.knowledge import BODY_PART, SYMPTOM, KnowledgeBase, knowledge, side_config
 from actions.triage import Findings, findings_in
 
 QUESTION_SLOTS = (
@@ -43,10 +40,8 @@ PLAN_SLOT = "intake_plan"
 SUMMARY_SLOT = "intake_summary"
 
 
-@functools.cache
 def vocabulary() -> dict[str, Any]:
-    """intake.yml, read once."""
-    return yaml.safe_load(Path(__file__).with_name("intake.yml").read_text(encoding="utf-8"))
+    return side_config("intake.yml")
 
 
 def _words(text: str) -> str:
