@@ -2,7 +2,10 @@
 
     python scripts/evaluate_nlu.py [--nlu tests/nlu_holdout.yml] [--out results/nlu_holdout.json]
 
-Intents: macro-F1 over the file's intents (a prediction of nlu_fallback counts as a miss).
+Intents: macro-F1 over the file's intents (a prediction of nlu_fallback counts as a miss),
+with the retrieval intent `faq` as one intent, as Rasa's own evaluation counts it. FAQ
+selection is scored separately over the faq/<id> examples (right only if the ResponseSelector
+picked that FAQ), and a strict macro-F1 treats every faq/<id> as an intent of its own.
 Entities: micro-F1 over (entity type, knowledge-base id) pairs per example, which is what the
 answer actions use; spans are not compared because only the id reaches them.
 """
@@ -36,16 +39,24 @@ class Example:
 class Scores:
     intent_macro_f1: float
     intent_accuracy: float
+    faq_accuracy: float | None
+    full_macro_f1: float
     entity_precision: float
     entity_recall: float
     entity_f1: float
     per_intent: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
+    gold: list = field(default_factory=list)
+    pred: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
             f"intent macro-F1: {self.intent_macro_f1:.3f}",
             f"intent accuracy: {self.intent_accuracy:.3f}",
+            f"FAQ selection accuracy: {self.faq_accuracy:.3f}"
+            if self.faq_accuracy is not None
+            else "FAQ selection accuracy: n/a",
+            f"macro-F1 with each FAQ as an intent: {self.full_macro_f1:.3f}",
             f"entity F1: {self.entity_f1:.3f} (precision {self.entity_precision:.3f}, "
             f"recall {self.entity_recall:.3f})",
         ]
@@ -58,11 +69,25 @@ def load_examples(path: Path) -> list[Example]:
     return [
         Example(
             text=m.get("text"),
-            intent=m.get("intent"),
+            intent=m.get_full_intent(),
             entities={(e["entity"], str(e["value"])) for e in m.get("entities") or []},
         )
         for m in data.intent_examples
     ]
+
+
+def full_intent(parse: dict) -> str | None:
+    """The predicted intent, with the ResponseSelector's pick for a retrieval intent."""
+    name = (parse.get("intent") or {}).get("name")
+    selectors = parse.get("response_selector") or {}
+    selected = selectors.get(name) or (selectors.get("default") if name == "faq" else None)
+    key = ((selected or {}).get("response") or {}).get("intent_response_key")
+    return key or name
+
+
+def base(intent: str | None) -> str | None:
+    """faq/opening_hours -> faq."""
+    return intent.split("/", 1)[0] if intent else intent
 
 
 def score(examples: list[Example], parses: Iterable[dict]) -> Scores:
@@ -71,7 +96,7 @@ def score(examples: list[Example], parses: Iterable[dict]) -> Scores:
     gold, pred, errors = [], [], []
     tp = fp = fn = 0
     for ex, parse in zip(examples, parses, strict=True):
-        predicted_intent = (parse.get("intent") or {}).get("name")
+        predicted_intent = full_intent(parse)
         predicted_entities = {(e["entity"], str(e["value"])) for e in parse.get("entities") or []}
         gold.append(ex.intent)
         pred.append(predicted_intent)
@@ -88,22 +113,30 @@ def score(examples: list[Example], parses: Iterable[dict]) -> Scores:
                     "extra_entities": sorted(predicted_entities - ex.entities),
                 }
             )
-    labels = sorted(set(gold))
+    base_gold, base_pred = [base(g) for g in gold], [base(p) for p in pred]
+    labels = sorted(set(base_gold))
+    faq = [(g, p) for g, p in zip(gold, pred, strict=True) if "/" in g]
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return Scores(
         intent_macro_f1=float(
-            f1_score(gold, pred, labels=labels, average="macro", zero_division=0)
+            f1_score(base_gold, base_pred, labels=labels, average="macro", zero_division=0)
         ),
-        intent_accuracy=float(accuracy_score(gold, pred)),
+        intent_accuracy=float(accuracy_score(base_gold, base_pred)),
+        faq_accuracy=sum(g == p for g, p in faq) / len(faq) if faq else None,
+        full_macro_f1=float(
+            f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0)
+        ),
         entity_precision=precision,
         entity_recall=recall,
         entity_f1=f1,
         per_intent=classification_report(
-            gold, pred, labels=labels, output_dict=True, zero_division=0
+            gold, pred, labels=sorted(set(gold)), output_dict=True, zero_division=0
         ),
         errors=errors,
+        gold=gold,
+        pred=pred,
     )
 
 
