@@ -8,6 +8,7 @@ RASA    := $(VENV)/bin/rasa
 MODEL   := models/spine-clinic.tar.gz
 KB_PIPE := build/spacy/spine_kb/meta.json
 KB_NLU  := data/nlu/kb_generated.yml
+KB_FAQ  := domain/faq_generated.yml
 WIDGET  := web/node_modules/.package-lock.json
 
 # No network at run time: no telemetry, and keep TensorFlow's start-up chatter out of sight.
@@ -17,14 +18,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_INTRA_OP_PARALLELISM_THREADS := 2
 export TF_INTER_OP_PARALLELISM_THREADS := 1
 
-MODEL_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py)
+MODEL_INPUTS := config.yml $(filter-out $(KB_FAQ),$(wildcard domain/*.yml)) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py)
 
-.PHONY: help venv kb model web run shell test lint validate pytest stories lock clean
+.PHONY: help venv kb model web run shell test lint validate pytest stories eval lock clean
 
 help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
+	@echo "make eval    train the NLU from scratch and measure it: reports/nlu/ (about 20 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
@@ -38,15 +40,15 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip check
 	@touch $@
 
-kb: $(KB_PIPE) $(KB_NLU)
+kb: $(KB_PIPE) $(KB_NLU) $(KB_FAQ)
 
-$(KB_PIPE) $(KB_NLU) &: $(VENV)/.installed $(wildcard knowledge/*.yml) actions/knowledge.py actions/nlp.py scripts/kb.py project.yml
+$(KB_PIPE) $(KB_NLU) $(KB_FAQ) &: $(VENV)/.installed $(wildcard knowledge/*.yml) actions/knowledge.py actions/nlp.py scripts/kb.py project.yml
 	$(PY) scripts/spacy_cli.py project run kb
-	@touch $(KB_PIPE) $(KB_NLU)
+	@touch $(KB_PIPE) $(KB_NLU) $(KB_FAQ)
 
 model: $(MODEL)
 
-$(MODEL): $(VENV)/.installed $(KB_PIPE) $(KB_NLU) $(MODEL_INPUTS)
+$(MODEL): $(VENV)/.installed $(KB_PIPE) $(KB_NLU) $(KB_FAQ) $(MODEL_INPUTS)
 	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name spine-clinic
 	@touch $@
 
@@ -79,6 +81,10 @@ stories: $(MODEL)
 test: lint validate pytest stories
 	@echo "All checks passed."
 
+# Not part of `make test`: six trainings. Held-out sets, 5-fold CV, ../shared/eval.
+eval: venv kb
+	$(PY) scripts/nlu_report.py
+
 lock:
 	@set -e; py=$$(scripts/find-python.sh); tmp=$$(mktemp -d); "$$py" -m venv $$tmp; \
 	if ! $$tmp/bin/pip install --disable-pip-version-check -r requirements.in > $$tmp/pip.log 2>&1; \
@@ -89,4 +95,4 @@ lock:
 	  $$tmp/bin/pip freeze --all; } > requirements.lock; rm -rf $$tmp; echo "requirements.lock updated"
 
 clean:
-	rm -rf build models results .rasa project.lock $(KB_NLU) .pytest_cache .ruff_cache web/node_modules
+	rm -rf build models results .rasa project.lock $(KB_NLU) $(KB_FAQ) .pytest_cache .ruff_cache web/node_modules

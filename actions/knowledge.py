@@ -226,6 +226,21 @@ class Booking(_Strict):
     min_notice_hours: int = 2
 
 
+class Practice(_Strict):
+    """Practical answers for the FAQs (parking, insurance, prices...), in the clinic's words."""
+
+    parking: Text
+    accessibility: Text
+    insurance: Text
+    prices: Text
+    first_visit_minutes: int
+    follow_up_minutes: int
+    telehealth: Text
+    same_day: Text
+    cancellation: Text
+    registration: Text
+
+
 class Clinic(_Strict):
     """The clinic's own facts; the shipped file is an example that a real clinic replaces."""
 
@@ -243,6 +258,7 @@ class Clinic(_Strict):
     crisis_line: Text
     hours: Hours
     booking: Booking
+    practice: Practice
 
     @validator("timezone")
     def _known_timezone(cls, value: str) -> str:
@@ -253,6 +269,36 @@ class Clinic(_Strict):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+
+class Faq(_Strict):
+    """A clinic FAQ, answered when the ResponseSelector picks `faq/<id>`."""
+
+    id: Id
+    #: Plain words for a button ("Opening hours"), also used when the bot offers the topic.
+    title: constr(min_length=1, max_length=32, strip_whitespace=True)
+    #: The answer; {placeholders} are filled from clinic.yml (see faq_fields()).
+    answer: Text
+    #: Keys of sources.yml, or `clinic` for facts from clinic.yml.
+    sources: NonEmptyTexts
+    treatment: Id | None = None
+    condition: Id | None = None
+
+
+class Scope(_Strict):
+    """Words for other parts of the body and other health problems (out of scope)."""
+
+    sources: NonEmptyTexts
+    #: Words that keep a message in scope whatever else it names ("back", "appointment").
+    inside: NonEmptyTexts
+    outside: dict[Id, NonEmptyTexts]
+
+    def terms(self) -> list[str]:
+        return [t.lower() for group in self.outside.values() for t in group]
+
+
+#: The source key for facts that come from clinic.yml rather than a publication.
+CLINIC_SOURCE = "clinic"
 
 
 class _Catalogue(BaseModel):
@@ -267,6 +313,8 @@ class _Catalogue(BaseModel):
     red_flags: list[RedFlag]
     context_rules: list[ContextRule]
     clinic: Clinic
+    faqs: list[Faq]
+    scope: Scope
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -353,6 +401,13 @@ def _parse_clinic(path: Path) -> Clinic:
         raise KnowledgeBaseError(f"{path.name}: clinic: {_describe(exc)}") from None
 
 
+def _parse_scope(path: Path) -> Scope:
+    try:
+        return Scope(**_read_yaml(path))
+    except ValidationError as exc:
+        raise KnowledgeBaseError(f"{path.name}: {_describe(exc)}") from None
+
+
 class KnowledgeBase:
     """Validated, cross-referenced knowledge with lookups by id."""
 
@@ -368,6 +423,8 @@ class KnowledgeBase:
         self.body_parts: dict[str, Entry] = {**self.structures, **self.regions}
         self.red_flags = {r.id: r for r in catalogue.red_flags}
         self.context_rules = catalogue.context_rules
+        self.faqs = {f.id: f for f in catalogue.faqs}
+        self.scope = catalogue.scope
 
     def by_label(self, label: str) -> dict[str, Entry]:
         """Entries that the entity `label` can take as values, keyed by id."""
@@ -428,6 +485,18 @@ def _check_references(kb: KnowledgeBase) -> None:
             need(entry.conditions, kb.conditions, "condition", where)
     for flag in kb.red_flags.values():
         need(flag.sources, kb.sources, "source", _where("red_flags.yml", "red_flags", flag.id))
+    need(kb.scope.sources, kb.sources, "source", "scope.yml")
+    for faq in kb.faqs.values():
+        where = _where("faq.yml", "faqs", faq.id)
+        need([s for s in faq.sources if s != CLINIC_SOURCE], kb.sources, "source", where)
+        need([faq.treatment] if faq.treatment else [], kb.treatments, "treatment", where)
+        need([faq.condition] if faq.condition else [], kb.conditions, "condition", where)
+        try:
+            render_faq(kb, faq)
+        except (KeyError, AttributeError, IndexError, ValueError) as exc:
+            problems.append(
+                f"{where}: the answer has an unknown placeholder or stray brace ({exc})"
+            )
     if problems:
         raise KnowledgeBaseError("\n".join(problems))
 
@@ -443,6 +512,10 @@ def _check_terms_unique(kb: KnowledgeBase) -> None:
             if key in owner and owner[key] != here:
                 problems.append(f"the phrase {term!r} belongs to both {owner[key]} and {here}")
             owner.setdefault(key, here)
+    for term in kb.scope.terms():
+        key = " ".join(term.split())
+        if key in owner:
+            problems.append(f"scope.yml: {term!r} is out of scope but also {owner[key]}")
     if problems:
         raise KnowledgeBaseError("knowledge base: " + "; ".join(problems))
 
@@ -470,6 +543,8 @@ def load_knowledge(directory: os.PathLike | None = None) -> KnowledgeBase:
         red_flags=_parse_entries(flags_path, flags, "red_flags", RedFlag),
         context_rules=_parse_context_rules(flags_path, flags.get("context_rules") or []),
         clinic=_parse_clinic(base / "clinic.yml"),
+        faqs=_parse_entries(base / "faq.yml", _read_yaml(base / "faq.yml"), "faqs", Faq),
+        scope=_parse_scope(base / "scope.yml"),
     )
     kb = KnowledgeBase(catalogue, base)
     _check_ids_unique_across_body_parts(kb, catalogue)
@@ -484,6 +559,55 @@ def _check_ids_unique_across_body_parts(kb: KnowledgeBase, catalogue: _Catalogue
         raise KnowledgeBaseError(
             f"anatomy.yml: ids used both as structure and region: {', '.join(sorted(clash))}"
         )
+
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def hours_text(hours: Hours) -> str:
+    """Opening hours in words, consecutive days with the same hours joined:
+    "Monday to Thursday 8:00–12:00 and 13:00–18:00; Saturday 9:00–12:00; closed Sunday"."""
+
+    def ranges(day: str) -> str:
+        times = [r.replace("-", "–") for r in getattr(hours, day)]
+        return " and ".join(t.lstrip("0") if t[0] == "0" else t for t in times)
+
+    groups: list[list[str]] = []
+    for day in DAYS:
+        if groups and ranges(groups[-1][-1]) == ranges(day):
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    parts = []
+    for group in groups:
+        days = group[0].title() if len(group) == 1 else f"{group[0].title()} to {group[-1].title()}"
+        times = ranges(group[0])
+        parts.append(f"{days} {times}" if times else f"closed {days}")
+    return "; ".join(parts)
+
+
+def faq_fields(kb: KnowledgeBase) -> dict[str, Any]:
+    """What FAQ answers may quote from clinic.yml, by placeholder name."""
+    import types
+
+    clinic = kb.clinic
+    return {
+        "clinic_name": clinic.name,
+        "phone": clinic.phone,
+        "email": clinic.email,
+        "address": clinic.address,
+        "website": clinic.website,
+        "hours": hours_text(clinic.hours),
+        "emergency_number": clinic.emergency_number,
+        "urgent_care": clinic.urgent_care,
+        "crisis_line": clinic.crisis_line,
+        "practice": types.SimpleNamespace(**clinic.practice.dict()),
+    }
+
+
+def render_faq(kb: KnowledgeBase, faq: Faq) -> str:
+    """The FAQ's answer with the clinic's facts filled in."""
+    return faq.answer.format(**faq_fields(kb))
 
 
 @functools.cache

@@ -3,6 +3,7 @@
     python scripts/kb.py check                  validate knowledge/*.yml
     python scripts/kb.py pipeline OUT_DIR       build the spaCy pipeline
     python scripts/kb.py nlu OUT_FILE           write NLU lookup tables and synonyms
+    python scripts/kb.py faq OUT_FILE           write the FAQ responses (a domain file)
     python scripts/kb.py match "some text"      show what the built pipeline recognises
 
 The spaCy project (`project.yml`) runs the first two when `knowledge/` changes.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import scripts._no_tensorflow  # noqa: F401  (before spaCy)
-from actions.knowledge import ENTITY_LABELS, KnowledgeBaseError, load_knowledge
+from actions.knowledge import ENTITY_LABELS, KnowledgeBaseError, load_knowledge, render_faq
 from actions.nlp import build_pipeline, matcher, term_variants
 
 HEADER = "# Generated from knowledge/*.yml by scripts/kb.py; edit the knowledge base instead.\n"
@@ -43,6 +44,18 @@ def nlu_yaml(kb) -> str:
     return "\n".join(lines) + "\n"
 
 
+def faq_responses_yaml(kb) -> str:
+    """Domain responses `utter_faq/<id>`: the labels the ResponseSelector learns, rendered
+    from knowledge/faq.yml and clinic.yml (action_answer_faq renders the same text)."""
+    import yaml
+
+    responses = {f"utter_faq/{faq.id}": [{"text": render_faq(kb, faq)}] for faq in kb.faqs.values()}
+    body = yaml.safe_dump(
+        {"version": "3.1", "responses": responses}, sort_keys=False, allow_unicode=True, width=100
+    )
+    return HEADER + body
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -51,6 +64,7 @@ def main(argv=None) -> int:
     sub.add_parser("check")
     sub.add_parser("pipeline").add_argument("out", type=Path)
     sub.add_parser("nlu").add_argument("out", type=Path)
+    sub.add_parser("faq").add_argument("out", type=Path)
     sub.add_parser("match").add_argument("text", nargs="+")
     args = parser.parse_args(argv)
     try:
@@ -64,6 +78,10 @@ def main(argv=None) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(nlu_yaml(load_knowledge()), encoding="utf-8")
             print(f"NLU lookup tables and synonyms -> {args.out}")
+        elif args.command == "faq":
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(faq_responses_yaml(load_knowledge()), encoding="utf-8")
+            print(f"FAQ responses -> {args.out}")
         else:
             for text in args.text:
                 for ent in matcher()(text):
