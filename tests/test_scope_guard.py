@@ -1,0 +1,84 @@
+"""The scope guard: messages about other parts of the body become out_of_scope, messages that
+name anything we know stay where DIET put them, and no training example is flipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, entities_in
+
+from addons.scope_guard import OUT_OF_SCOPE, SCOPE_KEY, ScopeGuard
+from scripts.evaluate_nlu import load_examples
+
+
+@pytest.fixture(scope="module")
+def guard() -> ScopeGuard:
+    return ScopeGuard(ScopeGuard.get_default_config())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have an itchy rash on my arm",
+        "my eyes have been blurry since monday",
+        "what causes diabetes",
+        "i've had a toothache for days",
+        "my stomach cramps after i eat",
+    ],
+)
+def test_other_health_topics_are_out_of_scope(guard, text):
+    assert guard.outside_terms(text, entities_in(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a rash and pain down my leg",  # the leg keeps it in scope
+        "i got a headache after my appointment",  # an inside word
+        "my sciatica gets worse when I cough",  # a knowledge-base condition
+        "is cold better than heat for it",
+        "how much does parking cost",
+    ],
+)
+def test_anything_we_know_keeps_a_message_in_scope(guard, text):
+    assert guard.outside_terms(text, entities_in(text)) == []
+
+
+def _message(text: str, intent: str):
+    from rasa.shared.nlu.training_data.message import Message
+
+    m = Message(data={"text": text})
+    m.set("intent", {"name": intent, "confidence": 0.8}, add_to_output=True)
+    m.set("intent_ranking", [{"name": intent, "confidence": 0.8}], add_to_output=True)
+    m.set("entities", entities_in(text), add_to_output=True)
+    return m
+
+
+def test_only_content_intents_are_overridden_and_the_ranking_is_kept(guard):
+    flipped, kept = guard.process(
+        [_message("my eyes itch", "describe_symptoms"), _message("my eyes itch", "greet")]
+    )
+    assert flipped.get("intent")["name"] == OUT_OF_SCOPE
+    assert flipped.get(SCOPE_KEY) == ["eyes", "itch"]
+    assert [r["name"] for r in flipped.get("intent_ranking")] == [OUT_OF_SCOPE, "describe_symptoms"]
+    assert kept.get("intent")["name"] == "greet"
+
+
+def _guarded_examples():
+    intents = set(ScopeGuard.get_default_config()["intents"])
+    files = [p for p in (ROOT / "data" / "nlu").glob("*.yml") if p.name != "kb_generated.yml"]
+    files += sorted((ROOT / "tests").glob("nlu_holdout*.yml"))
+    for path in files:
+        for ex in load_examples(Path(path)):
+            if ex.intent.split("/", 1)[0] in intents:
+                yield path.name, ex
+
+
+def test_no_in_scope_training_or_held_out_example_is_flipped(guard):
+    flipped = [
+        (name, ex.intent, ex.text)
+        for name, ex in _guarded_examples()
+        if guard.outside_terms(ex.text, entities_in(ex.text))
+    ]
+    assert not flipped, flipped
