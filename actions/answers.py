@@ -420,8 +420,13 @@ class KnowledgeAction(Action, abc.ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        from actions.topics import follow_up_offer  # topics builds on this module
+
         kb = knowledge()
         result = self.answer(kb, ask_from_tracker(tracker, kb))
+        offer = follow_up_offer(tracker, kb, self.intent)
+        if offer:
+            result.messages.append(offer)
         for m in result.messages:
             dispatcher.utter_message(text=m["text"], buttons=m["buttons"] or None)
         return result.events()

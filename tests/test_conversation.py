@@ -56,7 +56,9 @@ def test_leg_pain_link(chat, kb):
 
 def test_small_talk_and_out_of_scope(chat, kb):
     assert "virtual assistant" in texts(chat("am I talking to a real person?"))
-    assert "can't help with that" in texts(chat("what's the weather like in Paris tomorrow?"))
+    assert "outside what I can help with" in texts(
+        chat("what's the weather like in Paris tomorrow?")
+    )
     assert "What would you like to be seen for" in texts(chat("I'd like to book an appointment"))
     assert "Nothing has been booked" in texts(chat("never mind"))
     assert texts(chat("thanks!"))
@@ -103,3 +105,54 @@ def test_a_complete_intake_leaves_a_summary(chat):
     summary = chat.slot("intake_summary")
     assert "How long: 3 weeks" in summary
     assert chat.slot("requested_slot") is None
+
+
+# --- clinic FAQs, out of scope, the two-stage fallback, two questions at once ------------
+
+
+def _payloads(reply) -> list[str]:
+    return [b["payload"] for r in reply for b in r.get("buttons") or []]
+
+
+def test_clinic_faqs_answer_with_the_clinics_own_facts(chat, kb):
+    from actions.knowledge import hours_text
+
+    assert hours_text(kb.clinic.hours) in texts(chat("what time do you open on saturdays?"))
+    assert kb.clinic.practice.parking in texts(chat("is there anywhere to leave my car?"))
+    assert kb.clinic.practice.insurance in texts(chat("do you take my health insurance?"))
+    assert kb.clinic.practice.prices in texts(chat("how much do you charge for a visit?"))
+
+
+def test_out_of_scope_says_what_the_assistant_does_and_offers_a_person(chat):
+    reply = chat("can you recommend a good pizza place near me")
+    assert "lower back and leg pain" in texts(reply)
+    assert "/request_human" in _payloads(reply)
+    chat("/request_human")
+    assert chat.slot("requested_slot") == "patient_name"  # the call-back form has started
+
+
+def test_two_stage_fallback_guesses_then_stops_guessing(chat, kb):
+    """nlu_fallback with a classifier ranking, as the FallbackClassifier leaves it."""
+    first = chat('/nlu_fallback{"condition": "sciatica"}')
+    assert "put it another way" in texts(first) and "/request_human" in _payloads(first)
+    second = chat("/nlu_fallback")
+    assert "still" in texts(second) and kb.clinic.phone in texts(second)
+    assert "/request_human" in _payloads(second)
+
+
+def test_two_questions_get_one_answer_and_an_offer_for_the_other(chat, kb):
+    sciatica = kb.conditions["sciatica"]
+    reply = chat("what causes sciatica and how is it treated?")
+    assert sciatica.causes[0] in texts(reply)
+    assert "You also asked: How is it treated?" in texts(reply)
+    offer = reply[-1]["buttons"][0]["payload"]
+    assert offer == '/ask_treatment{"condition": "sciatica"}'
+    assert texts(chat(offer)).startswith(f"{sciatica.name}, treatment options")
+
+
+def test_a_faq_and_a_second_faq_in_one_message(chat, kb):
+    reply = chat("how much is a first visit, and do you take insurance?")
+    assert kb.clinic.practice.prices in texts(reply)
+    offer = reply[-1]["buttons"][0]["payload"]
+    assert offer == '/faq{"faq_topic": "insurance"}'
+    assert kb.clinic.practice.insurance in texts(chat(offer))
