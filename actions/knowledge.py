@@ -289,8 +289,10 @@ class Scope(_Strict):
     """Words for other parts of the body and other health problems (out of scope)."""
 
     sources: NonEmptyTexts
-    #: Words that keep a message in scope whatever else it names ("back", "appointment").
+    #: Words that stop the guard from calling a message out of scope ("back", "appointment").
     inside: NonEmptyTexts
+    #: Words that keep a message in scope even when the classifier rejected it ("clinic").
+    anchors: NonEmptyTexts
     outside: dict[Id, NonEmptyTexts]
 
     def terms(self) -> list[str]:
@@ -486,6 +488,13 @@ def _check_references(kb: KnowledgeBase) -> None:
     for flag in kb.red_flags.values():
         need(flag.sources, kb.sources, "source", _where("red_flags.yml", "red_flags", flag.id))
     need(kb.scope.sources, kb.sources, "source", "scope.yml")
+    inside = {w.lower() for w in kb.scope.inside}
+    need(
+        [a.lower() for a in kb.scope.anchors],
+        dict.fromkeys(inside),
+        "inside word",
+        "scope.yml anchors",
+    )
     for faq in kb.faqs.values():
         where = _where("faq.yml", "faqs", faq.id)
         need([s for s in faq.sources if s != CLINIC_SOURCE], kb.sources, "source", where)

@@ -1,12 +1,19 @@
-"""Rasa NLU component: a message about another part of the body is out of scope.
+"""Rasa NLU component: keeps the assistant to its scope, in both directions.
 
-DIET learns "a described health problem" or "a question about a condition" from the words
-around it, so "I have an itchy rash on my arm" can look like a symptom description. This
-component turns such a prediction into `out_of_scope` when the message names something from
-`knowledge/scope.yml` (other body parts and health problems) and nothing that keeps it in
-scope: no knowledge-base entity (condition, symptom, body part, treatment) and none of the
-file's `inside` words ("back", "leg", "appointment"). It runs after the FallbackClassifier
-and before the red-flag detector, so a red flag ("chest pain") still wins.
+The intent classifier learns "a described health problem" or "a question about a condition"
+from the words around it, so "I have an itchy rash on my arm" can look like a symptom
+description. This component turns such a prediction into `out_of_scope` when the message
+names something from `knowledge/scope.yml` (other body parts and health problems) and nothing
+that keeps it in scope: no knowledge-base entity (condition, symptom, body part, treatment)
+and none of the file's `inside` words ("back", "leg", "appointment").
+
+The other way round, a message the classifier put out of scope is kept in scope when it names
+one of our conditions, symptoms, treatments or body parts, or an `anchors` word ("clinic",
+"appointment"), and nothing from the outside list ("I have back pain. Please help.", "what
+time does the clinic close on saturday?"): the best-ranked content intent is used instead.
+
+It runs after the FallbackClassifier and before the red-flag detector, so a red flag ("chest
+pain") still wins.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ from actions.knowledge import ENTITY_LABELS, knowledge
 OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).
 SCOPE_KEY = "out_of_scope_terms"
+KEPT_KEY = "kept_in_scope_by"
+#: Entities that make a message ours even when the classifier thought otherwise.
+ANCHOR_LABELS = ("condition", "symptom", "treatment", "body_part")
 
 
 def word_pattern(terms: list[str]) -> re.Pattern:
@@ -59,6 +69,7 @@ class ScopeGuard(GraphComponent):
         scope = knowledge().scope
         self._pattern = word_pattern(scope.terms())
         self._inside = word_pattern(scope.inside)
+        self._anchors = word_pattern(scope.anchors)
 
     @classmethod
     def create(
@@ -78,9 +89,31 @@ class ScopeGuard(GraphComponent):
             return []
         return [m.group(0) for m in self._pattern.finditer(text or "")]
 
+    def keep_in_scope(self, message: Message) -> None:
+        """out_of_scope, but the message names one of our conditions, symptoms or treatments
+        and nothing outside: use the best-ranked content intent instead."""
+        text, entities = message.get(TEXT) or "", message.get(ENTITIES) or []
+        anchors = sorted(
+            {str(e.get("value")) for e in entities if e.get("entity") in ANCHOR_LABELS}
+        )
+        anchors += [m.group(0).lower() for m in self._anchors.finditer(text)]
+        if not anchors or self._pattern.search(text):
+            return
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name")]
+        best = next((r for r in ranking if r["name"] in self._intents), None)
+        if best is None:
+            return
+        message.set(INTENT, dict(best), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [r for r in ranking if r is not best], add_to_output=True)
+        message.get(INTENT_RANKING_KEY).insert(0, dict(best))
+        message.set(KEPT_KEY, anchors, add_to_output=True)
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")
+            if intent == OUT_OF_SCOPE:
+                self.keep_in_scope(message)
+                continue
             if intent not in self._intents:
                 continue
             found = self.outside_terms(message.get(TEXT), message.get(ENTITIES) or [])

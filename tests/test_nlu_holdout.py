@@ -9,6 +9,7 @@ from conftest import ROOT
 from scripts.evaluate_nlu import DEFAULT_NLU, evaluate, load_examples
 
 TRAINING = ROOT / "data" / "nlu"
+FAQ_HOLDOUT = ROOT / "tests" / "nlu_holdout_faq.yml"
 
 
 def _normalise(text: str) -> str:
@@ -22,7 +23,8 @@ def test_holdout_is_apart_from_training_data():
         for e in load_examples(p)
         if p.name != "kb_generated.yml"
     }
-    overlap = [e.text for e in load_examples(DEFAULT_NLU) if _normalise(e.text) in train]
+    held_out = [*load_examples(DEFAULT_NLU), *load_examples(FAQ_HOLDOUT)]
+    overlap = [e.text for e in held_out if _normalise(e.text) in train]
     assert not overlap, overlap
 
 
@@ -34,3 +36,11 @@ def test_holdout_intent_and_entity_f1(agent):
     print("\n".join(scores.lines()))
     assert scores.intent_macro_f1 >= 0.90, scores.errors
     assert scores.entity_f1 >= 0.90, scores.errors
+
+
+def test_faq_holdout_floor(agent):
+    """A floor, not the target: issue 6 asks for more (see the README's evaluation section)."""
+    scores = evaluate(agent, FAQ_HOLDOUT)
+    print("\n".join(scores.lines()))
+    assert scores.intent_accuracy >= 0.55, scores.errors
+    assert scores.faq_accuracy >= 0.50, scores.errors

@@ -82,3 +82,51 @@ def test_no_in_scope_training_or_held_out_example_is_flipped(guard):
         if guard.outside_terms(ex.text, entities_in(ex.text))
     ]
     assert not flipped, flipped
+
+
+def test_a_back_or_leg_problem_is_kept_in_scope(guard):
+    message = _message("I have back pain. Please help.", OUT_OF_SCOPE)
+    message.set(
+        "intent_ranking",
+        [
+            {"name": OUT_OF_SCOPE, "confidence": 0.7},
+            {"name": "goodbye", "confidence": 0.2},
+            {"name": "describe_symptoms", "confidence": 0.1},
+        ],
+    )
+    (kept,) = guard.process([message])
+    assert kept.get("intent")["name"] == "describe_symptoms"
+    assert kept.get("kept_in_scope_by") == ["low_back_pain"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my lips are still numb from the dentist", "pins and needles in my fingers, carpal tunnel?"],
+)
+def test_an_outside_word_does_not_keep_it(guard, text):
+    (message,) = guard.process([_message(text, OUT_OF_SCOPE)])
+    assert message.get("intent")["name"] == OUT_OF_SCOPE
+
+
+def _faq_message(faq_confidence: float):
+    from rasa.shared.nlu.training_data.message import Message
+
+    m = Message(data={"text": "what are the treatments for chronic low back pain"})
+    m.set("intent", {"name": "faq", "confidence": 0.8}, add_to_output=True)
+    ranking = [{"name": "faq", "confidence": 0.8}, {"name": "ask_treatment", "confidence": 0.15}]
+    m.set("intent_ranking", ranking, add_to_output=True)
+    picked = {"intent_response_key": "faq/licensed", "confidence": faq_confidence}
+    m.set("response_selector", {"faq": {"response": picked, "ranking": [picked]}})
+    return m
+
+
+def test_faq_gate_passes_an_unrecognised_faq_to_the_next_intent():
+    from addons.faq_gate import FaqGate
+
+    gate = FaqGate(FaqGate.get_default_config())
+    (unsure,) = gate.process([_faq_message(0.1)])
+    assert unsure.get("intent")["name"] == "ask_treatment"
+    assert unsure.get("intent")["confidence"] == pytest.approx(0.75)  # 0.15 / (1 - 0.8)
+    assert [r["name"] for r in unsure.get("intent_ranking")] == ["ask_treatment", "faq"]
+    (sure,) = gate.process([_faq_message(0.8)])
+    assert sure.get("intent")["name"] == "faq"
