@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
+
+from addons.component import ConfiguredComponent
 
 FAQ = "faq"
 GATED_KEY = "faq_gated"
@@ -30,7 +29,7 @@ def faq_confidence(message: Message) -> float:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class FaqGate(GraphComponent):
+class FaqGate(ConfiguredComponent):
     """Passes `faq` on to the next-ranked intent when no single FAQ stands out."""
 
     @staticmethod
@@ -38,17 +37,8 @@ class FaqGate(GraphComponent):
         return {"min_faq_confidence": 0.25}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self._floor = float(config["min_faq_confidence"])
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls(config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
@@ -22,12 +19,13 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.nlp import KBMatcher
+from addons.component import ConfiguredComponent
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False, model_from="SpacyNLP"
 )
-class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
+class KnowledgeEntityExtractor(ConfiguredComponent, EntityExtractorMixin):
     """Extracts `condition`, `symptom`, `body_part` and `treatment` entities."""
 
     @classmethod
@@ -40,18 +38,9 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {"fuzzy": True}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self._fuzzy = bool(config.get("fuzzy", True))
         self._matcher: KBMatcher | None = None
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls(config)
 
     def _matcher_for(self, model: SpacyModel) -> KBMatcher:
         if self._matcher is None or self._matcher.nlp is not model.model:

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.triage import RED_FLAG_INTENT, RED_FLAGS_KEY, detect_red_flags
+from addons.component import ConfiguredComponent
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False, model_from="SpacyNLP"
 )
-class RedFlagDetector(GraphComponent):
+class RedFlagDetector(ConfiguredComponent):
     """Overrides the intent with `red_flag` when the person reports a warning sign."""
 
     @classmethod
@@ -37,16 +35,6 @@ class RedFlagDetector(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls()
 
     def process(self, messages: list[Message], model: SpacyModel) -> list[Message]:
         for message in messages:

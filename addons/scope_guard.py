@@ -21,14 +21,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.knowledge import ENTITY_LABELS, knowledge
+from addons.component import ConfiguredComponent
 
 OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).
@@ -45,7 +43,7 @@ def word_pattern(terms: list[str]) -> re.Pattern:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ScopeGuard(GraphComponent):
+class ScopeGuard(ConfiguredComponent):
     """Overrides content intents with out_of_scope for messages about other health topics."""
 
     @staticmethod
@@ -65,21 +63,12 @@ class ScopeGuard(GraphComponent):
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self._intents = set(config["intents"])
         scope = knowledge().scope
         self._pattern = word_pattern(scope.terms())
         self._inside = word_pattern(scope.inside)
         self._anchors = word_pattern(scope.anchors)
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls(config)
 
     def outside_terms(self, text: str, entities: list[dict[str, Any]]) -> list[str]:
         """The out-of-scope words in `text`, or [] when it names something we know."""
