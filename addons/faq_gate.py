@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import INTENT
 from rasa.shared.nlu.training_data.message import Message
 
-from addons.component import ConfiguredComponent
+from addons.component import ConfiguredComponent, ranking_of, set_intent
 
 FAQ = "faq"
 GATED_KEY = "faq_gated"
@@ -47,7 +47,7 @@ class FaqGate(ConfiguredComponent):
             confidence = faq_confidence(message)
             if confidence >= self._floor:
                 continue
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name")]
+            ranking = ranking_of(message)
             faq_share = max((r["confidence"] for r in ranking if r["name"] == FAQ), default=0.0)
             # The other intents' confidences given that it is not a FAQ.
             scale = 1.0 / max(1.0 - float(faq_share), 1e-6)
@@ -58,8 +58,7 @@ class FaqGate(ConfiguredComponent):
             ]
             if not rest:
                 continue
-            message.set(INTENT, dict(rest[0]), add_to_output=True)
             faq = [r for r in ranking if r["name"] == FAQ]
-            message.set(INTENT_RANKING_KEY, rest + faq, add_to_output=True)
+            set_intent(message, dict(rest[0]), rest + faq)
             message.set(GATED_KEY, round(confidence, 3), add_to_output=True)
         return messages

@@ -15,11 +15,11 @@ from typing import Any
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.triage import RED_FLAG_INTENT, RED_FLAGS_KEY, detect_red_flags
-from addons.component import ConfiguredComponent
+from addons.component import ConfiguredComponent, override_intent
 
 
 @DefaultV1Recipe.register(
@@ -44,9 +44,6 @@ class RedFlagDetector(ConfiguredComponent):
             hits = detect_red_flags(doc, model.model)
             if not hits:
                 continue
-            flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name")]
-            message.set(INTENT, flagged, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [flagged, *ranking], add_to_output=True)
+            override_intent(message, RED_FLAG_INTENT)
             message.set(RED_FLAGS_KEY, [h.as_dict() for h in hits], add_to_output=True)
         return messages

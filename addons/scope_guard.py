@@ -22,11 +22,11 @@ import re
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.knowledge import ENTITY_LABELS, knowledge
-from addons.component import ConfiguredComponent
+from addons.component import ConfiguredComponent, override_intent, ranking_of, set_intent
 
 OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).
@@ -88,13 +88,11 @@ class ScopeGuard(ConfiguredComponent):
         anchors += [m.group(0).lower() for m in self._anchors.finditer(text)]
         if not anchors or self._pattern.search(text):
             return
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name")]
+        ranking = ranking_of(message)
         best = next((r for r in ranking if r["name"] in self._intents), None)
         if best is None:
             return
-        message.set(INTENT, dict(best), add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [r for r in ranking if r is not best], add_to_output=True)
-        message.get(INTENT_RANKING_KEY).insert(0, dict(best))
+        set_intent(message, dict(best), [best, *(r for r in ranking if r is not best)])
         message.set(KEPT_KEY, anchors, add_to_output=True)
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -108,9 +106,6 @@ class ScopeGuard(ConfiguredComponent):
             found = self.outside_terms(message.get(TEXT), message.get(ENTITIES) or [])
             if not found:
                 continue
-            guarded = {"name": OUT_OF_SCOPE, "confidence": 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name")]
-            message.set(INTENT, guarded, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [guarded, *ranking], add_to_output=True)
+            override_intent(message, OUT_OF_SCOPE)
             message.set(SCOPE_KEY, found, add_to_output=True)
         return messages
