@@ -37,9 +37,10 @@ ANCHOR_LABELS = ("condition", "symptom", "treatment", "body_part")
 
 
 def word_pattern(terms: list[str]) -> re.Pattern:
-    """One case-insensitive pattern for the terms and their plurals, whole words only."""
+    """One case-insensitive pattern for the terms, their plurals and -ing forms ("coughing"),
+    whole words only."""
     alternatives = sorted({re.escape(t) for t in terms}, key=len, reverse=True)
-    return re.compile(rf"\b(?:{'|'.join(alternatives)})(?:e?s)?\b", re.I)
+    return re.compile(rf"\b(?:{'|'.join(alternatives)})(?:e?s|ing)?\b", re.I)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -59,12 +60,18 @@ class ScopeGuard(ConfiguredComponent):
                 "ask_assessment",
                 "ask_leg_pain_link",
                 "faq",
-            ]
+            ],
+            # Also turned out of scope, never chosen to keep a message in scope: likely
+            # misreadings of a message about something else ("severe pain in the ear" as a
+            # form answer, "my eyes hurt, can I come in"). Not yes/no, greetings or thanks:
+            # those answer the assistant and rarely name a body part.
+            "misread_intents": ["inform", "request_appointment", "stop", "goodbye"],
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self._intents = set(config["intents"])
+        self._guarded = self._intents | set(config["misread_intents"])
         scope = knowledge().scope
         self._pattern = word_pattern(scope.terms())
         self._inside = word_pattern(scope.inside)
@@ -101,7 +108,7 @@ class ScopeGuard(ConfiguredComponent):
             if intent == OUT_OF_SCOPE:
                 self.keep_in_scope(message)
                 continue
-            if intent not in self._intents:
+            if intent not in self._guarded:
                 continue
             found = self.outside_terms(message.get(TEXT), message.get(ENTITIES) or [])
             if not found:

@@ -25,6 +25,8 @@ def guard() -> ScopeGuard:
         "what causes diabetes",
         "i've had a toothache for days",
         "my stomach cramps after i eat",
+        "i can't stop coughing",  # -ing forms too
+        "is metformin safe with gluten free bread",
     ],
 )
 def test_other_health_topics_are_out_of_scope(guard, text):
@@ -65,8 +67,18 @@ def test_only_content_intents_are_overridden_and_the_ranking_is_kept(guard):
     assert kept.get("intent")["name"] == "greet"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("severe pain in the ear", "inform"), ("my eyes hurt, can i come in", "request_appointment")],
+)
+def test_a_misread_form_answer_or_booking_about_something_else_is_out_of_scope(guard, text, intent):
+    (message,) = guard.process([_message(text, intent)])
+    assert message.get("intent")["name"] == OUT_OF_SCOPE
+
+
 def _guarded_examples():
-    intents = set(ScopeGuard.get_default_config()["intents"])
+    config = ScopeGuard.get_default_config()
+    intents = set(config["intents"]) | set(config["misread_intents"])
     files = [p for p in (ROOT / "data" / "nlu").glob("*.yml") if p.name != "kb_generated.yml"]
     files += sorted((ROOT / "tests").glob("nlu_holdout*.yml"))
     for path in files:
