@@ -32,6 +32,7 @@ OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).
 SCOPE_KEY = "out_of_scope_terms"
 KEPT_KEY = "kept_in_scope_by"
+SYMPTOM = "symptom"
 #: Entities that make a message ours even when the classifier thought otherwise.
 ANCHOR_LABELS = ("condition", "symptom", "treatment", "body_part")
 
@@ -74,14 +75,19 @@ class ScopeGuard(ConfiguredComponent):
         self._guarded = self._intents | set(config["misread_intents"])
         scope = knowledge().scope
         self._pattern = word_pattern(scope.terms())
+        self._body = word_pattern(scope.outside.get("body", []))
         self._inside = word_pattern(scope.inside)
         self._anchors = word_pattern(scope.anchors)
 
     def outside_terms(self, text: str, entities: list[dict[str, Any]]) -> list[str]:
-        """The out-of-scope words in `text`, or [] when it names something we know."""
-        if any(e.get("entity") in ENTITY_LABELS for e in entities):
+        """The out-of-scope words in `text`, or [] when it names something we know.
+
+        A symptom alone ("a sharp pain", "tingling") does not keep a message in scope when it
+        is placed in another part of the body ("a sharp pain in my stomach")."""
+        labels = {e.get("entity") for e in entities} & set(ENTITY_LABELS)
+        if labels - {SYMPTOM} or self._inside.search(text or ""):
             return []
-        if self._inside.search(text or ""):
+        if labels and not self._body.search(text or ""):
             return []
         return [m.group(0) for m in self._pattern.finditer(text or "")]
 

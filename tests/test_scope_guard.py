@@ -27,6 +27,8 @@ def guard() -> ScopeGuard:
         "my stomach cramps after i eat",
         "i can't stop coughing",  # -ing forms too
         "is metformin safe with gluten free bread",
+        "a stabbing pain in my tummy after meals",  # a symptom, but placed elsewhere
+        "tingling in my fingertips all evening",
     ],
 )
 def test_other_health_topics_are_out_of_scope(guard, text):
