@@ -283,6 +283,10 @@ class Faq(_Strict):
     sources: NonEmptyTexts
     treatment: Id | None = None
     condition: Id | None = None
+    #: Everyday words for the topic ("digits", "ring" for the phone number). They become an
+    #: NLU lookup table, one shared feature for the classifiers, so a question that uses a
+    #: word missing from the training examples can still be recognised.
+    words: list[constr(min_length=1, strip_whitespace=True, to_lower=True)] = []
 
 
 class Scope(_Strict):

@@ -31,13 +31,18 @@ def write_pipeline(out: Path) -> None:
 
 
 def nlu_yaml(kb) -> str:
-    """Rasa NLU lookup tables (one per entity) and synonyms (surface form -> id)."""
+    """Rasa NLU lookup tables (one per entity, one per FAQ with `words`) and synonyms
+    (surface form -> id)."""
     lines = [HEADER, 'version: "3.1"', "nlu:"]
     for label in ENTITY_LABELS:
         terms = sorted(
             {v for e in kb.by_label(label).values() for t in e.terms() for v in term_variants(t)}
         )
         lines += [f"- lookup: {label}", "  examples: |"] + [f"    - {t}" for t in terms]
+    for faq in kb.faqs.values():
+        if faq.words:
+            words = sorted(set(faq.words))
+            lines += [f"- lookup: faq_{faq.id}", "  examples: |"] + [f"    - {w}" for w in words]
     for _label, entry in kb.entries():
         variants = sorted({v for t in entry.terms() for v in term_variants(t)} - {entry.id})
         lines += [f"- synonym: {entry.id}", "  examples: |"] + [f"    - {v}" for v in variants]

@@ -76,6 +76,15 @@ def test_generated_responses_match_the_knowledge_base(kb):
         assert responses[f"utter_faq/{faq.id}"][0]["text"] == render_faq(kb, faq)
 
 
+def test_every_faq_has_its_words_as_a_lookup_table(kb):
+    """The FAQ `words` reach the classifiers as one lookup table per FAQ (`make kb`)."""
+    generated = yaml.safe_load((ROOT / "data" / "nlu" / "kb_generated.yml").read_text())
+    tables = {t["lookup"]: t["examples"].split("\n") for t in generated["nlu"] if "lookup" in t}
+    for faq in kb.faqs.values():
+        assert faq.words, faq.id
+        assert {f"- {w}" for w in faq.words} <= set(tables[f"faq_{faq.id}"]), faq.id
+
+
 @pytest.fixture()
 def knowledge_copy(tmp_path):
     target = tmp_path / "knowledge"
@@ -98,6 +107,7 @@ def _edit_first_faq(directory: Path, **changes) -> None:
         ({"treatment": "yoga_retreat"}, "unknown treatment 'yoga_retreat'"),
         ({"title": "A title far too long to fit on any chat button"}, "title"),
         ({"sources": []}, "sources"),
+        ({"words": ["ring", ""]}, "words"),
     ],
 )
 def test_a_broken_faq_entry_is_reported_by_file_and_entry(knowledge_copy, changes, message):
