@@ -248,12 +248,12 @@ def external_scores(rows: list[dict], parses: list[dict]) -> dict[str, Any]:
         for r, p in zip(rows, parses, strict=True)
         if r["tier"] == "in_domain" and not r["repeat"]
     ]
-    treatment_foci = MAPPINGS["focus"]["treatment"]
+    treatment_foci = set(MAPPINGS["focus"]["treatment"]) | set(MAPPINGS["care_foci"])
     for group in ("headline", "extra"):
         hits = total = 0
         for row, parse in in_domain:
             wanted = {qt[group][lab] for lab in _labels(row) if lab in qt[group]}
-            if wanted and group == "headline" and set(_foci(row)) & set(treatment_foci):
+            if wanted and group == "headline" and set(_foci(row)) & treatment_foci:
                 alt = qt["when_focus_is_treatment"]
                 wanted |= {alt[lab] for lab in _labels(row) if lab in alt}
             if not wanted:
