@@ -25,14 +25,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.knowledge import ENTITY_LABELS, knowledge
+from actions.knowledge import ENTITY_LABELS, SYMPTOM, knowledge
 from addons.component import ConfiguredComponent, override_intent, ranking_of, set_intent
 
 OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).
 SCOPE_KEY = "out_of_scope_terms"
 KEPT_KEY = "kept_in_scope_by"
-SYMPTOM = "symptom"
 #: Entities that make a message ours even when the classifier thought otherwise.
 ANCHOR_LABELS = ("condition", "symptom", "treatment", "body_part")
 
