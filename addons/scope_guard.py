@@ -32,8 +32,6 @@ OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).
 SCOPE_KEY = "out_of_scope_terms"
 KEPT_KEY = "kept_in_scope_by"
-#: Entities that make a message ours even when the classifier thought otherwise.
-ANCHOR_LABELS = ("condition", "symptom", "treatment", "body_part")
 
 
 def word_pattern(terms: list[str]) -> re.Pattern:
@@ -95,7 +93,7 @@ class ScopeGuard(ConfiguredComponent):
         and nothing outside: use the best-ranked content intent instead."""
         text, entities = message.get(TEXT) or "", message.get(ENTITIES) or []
         anchors = sorted(
-            {str(e.get("value")) for e in entities if e.get("entity") in ANCHOR_LABELS}
+            {str(e.get("value")) for e in entities if e.get("entity") in ENTITY_LABELS}
         )
         anchors += [m.group(0).lower() for m in self._anchors.finditer(text)]
         if not anchors or self._pattern.search(text):
