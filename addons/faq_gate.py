@@ -6,6 +6,11 @@ ResponseSelector, trained on the FAQs alone, is unsure which FAQ it is (its best
 `min_faq_confidence`), the message is not treated as a FAQ: the next intent in the
 classifier's ranking is used, with the other intents' confidences renormalised as "given
 that it is not a FAQ". It runs before the FallbackClassifier, which then judges them.
+
+A message that gives a phone number or an email address ("you can reach me on
+jo@example.com") is someone handing over their details, not asking how to contact us,
+however much it sounds like the contact FAQ: it becomes `inform`, which the booking and
+call-back forms take as an answer.
 """
 
 from __future__ import annotations
@@ -13,13 +18,20 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from addons.component import ConfiguredComponent, ranking_of, set_intent
+from actions.validation import normalise_contact
+from addons.component import ConfiguredComponent, override_intent, ranking_of, set_intent
 
 FAQ = "faq"
+INFORM = "inform"
 GATED_KEY = "faq_gated"
+
+
+def gives_contact_details(message: Message) -> bool:
+    """True when the text holds a phone number or an email address the forms would accept."""
+    return any(normalise_contact(message.get(TEXT) or ""))
 
 
 def faq_confidence(message: Message) -> float:
@@ -43,6 +55,9 @@ class FaqGate(ConfiguredComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             if (message.get(INTENT) or {}).get("name") != FAQ:
+                continue
+            if gives_contact_details(message):
+                override_intent(message, INFORM)
                 continue
             confidence = faq_confidence(message)
             if confidence >= self._floor:

@@ -144,3 +144,19 @@ def test_faq_gate_passes_an_unrecognised_faq_to_the_next_intent():
     assert [r["name"] for r in unsure.get("intent_ranking")] == ["ask_treatment", "faq"]
     (sure,) = gate.process([_faq_message(0.8)])
     assert sure.get("intent")["name"] == "faq"
+
+
+@pytest.mark.parametrize(
+    "text", ["you can reach me on zoe.obrien@example.com", "my number is 312 555 0142"]
+)
+def test_faq_gate_takes_contact_details_as_an_answer(text):
+    """Giving a phone number or email is `inform` (a form answer), not the contact FAQ."""
+    from addons.faq_gate import FaqGate
+
+    gate = FaqGate(FaqGate.get_default_config())
+    message = _faq_message(0.9)
+    message.set("text", text)
+    (parsed,) = gate.process([message])
+    assert parsed.get("intent")["name"] == "inform"
+    (question,) = gate.process([_faq_message(0.9)])  # no number or address: still the FAQ
+    assert question.get("intent")["name"] == "faq"
