@@ -70,6 +70,8 @@ class TopicLogisticRegressionClassifier(LogisticRegressionClassifier):
         return {**LogisticRegressionClassifier.get_default_config(), "retrieval_class_weight": 1.0}
 
     def _create_training_matrix(self, training_data: TrainingData) -> tuple[csr_matrix, list[str]]:
+        """Features and `faq/<id>`-aware labels. The class weights are set here too: this is
+        the one place the labels are known before Rasa's `train()` fits the model."""
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         labels = [label_of(e) for e in examples]
         weight = float(self.config["retrieval_class_weight"])
