@@ -34,6 +34,20 @@ SCOPE_KEY = "out_of_scope_terms"
 KEPT_KEY = "kept_in_scope_by"
 
 
+#: "back" that is not the lower back: a phrasal verb ("it keeps coming back", "call me back").
+#: `back of <body word>` is built from scope.yml in ScopeGuard.__init__. "put my back out"
+#: and "my back" stay: only the words right before "back" are looked at.
+PHRASAL_BACK = re.compile(
+    r"\b(?:come|comes|coming|came|go|goes|going|gone|went|get|gets|getting|got|call|calls|"
+    r"calling|called|ring|text|write|bounce|bounced|bouncing|fight|fighting|hold|holding|"
+    r"held|pay|paying|paid|give|giving|gave|grow|grows|growing|grew|look|looking|looked|"
+    r"sent|send|sending|bring|brought|be|been|being|is|are|was|were|i'm|i'll|ill)"
+    r"\s+(?:(?:me|you|us|him|her|them|it)\s+)?back\b"
+    r"(?!\s+(?:pain|ache|problems?|issues?|injur\w*|trouble|spasms?)\b)",
+    re.I,
+)
+
+
 def word_pattern(terms: list[str]) -> re.Pattern:
     """One case-insensitive pattern for the terms, their plurals and -ing forms ("coughing"),
     whole words only."""
@@ -75,14 +89,38 @@ class ScopeGuard(ConfiguredComponent):
         self._body = word_pattern(scope.outside.get("body", []))
         self._inside = word_pattern(scope.inside)
         self._anchors = word_pattern(scope.anchors)
+        body = sorted({re.escape(t) for t in scope.outside.get("body", [])}, key=len, reverse=True)
+        self._back_of_body = re.compile(
+            rf"\bback\s+of\s+(?:(?:the|my|your|his|her|their|our|a)\s+)?(?:{'|'.join(body)})"
+            r"(?:e?s)?\b",
+            re.I,
+        )
+
+    def without_other_backs(self, text: str) -> str:
+        """`text` without the uses of "back" that are not the spine ("the back of my head",
+        "my rash keeps coming back"), so they do not keep a message about something else
+        in scope."""
+        return PHRASAL_BACK.sub(" ", self._back_of_body.sub(" ", text))
+
+    def is_outside_word(self, text: str, entity: dict[str, Any]) -> bool:
+        """A typo-tolerant entity match that is, as written, one of the outside words
+        ("statins" read as "strains"): the word the person typed wins over the guess."""
+        if entity.get("confidence_entity", 1.0) >= 1.0:
+            return False
+        start, end = entity.get("start"), entity.get("end")
+        if start is None or end is None:
+            return False
+        return bool(self._pattern.fullmatch(text[start:end]))
 
     def outside_terms(self, text: str, entities: list[dict[str, Any]]) -> list[str]:
         """The out-of-scope words in `text`, or [] when it names something we know.
 
         A symptom alone ("a sharp pain", "tingling") does not keep a message in scope when it
         is placed in another part of the body ("a sharp pain in my stomach")."""
-        labels = {e.get("entity") for e in entities} & set(ENTITY_LABELS)
-        if labels - {SYMPTOM} or self._inside.search(text or ""):
+        labels = {
+            e.get("entity") for e in entities if not self.is_outside_word(text or "", e)
+        } & set(ENTITY_LABELS)
+        if labels - {SYMPTOM} or self._inside.search(self.without_other_backs(text or "")):
             return []
         if labels and not self._body.search(text or ""):
             return []

@@ -95,7 +95,14 @@ def entities_in(text: str) -> list[dict[str, Any]]:
     from actions.nlp import matcher
 
     return [
-        {"entity": e.label, "value": e.id, "start": e.start, "end": e.end} for e in matcher()(text)
+        {
+            "entity": e.label,
+            "value": e.id,
+            "start": e.start,
+            "end": e.end,
+            "confidence_entity": e.confidence,
+        }
+        for e in matcher()(text)
     ]
 
 
