@@ -48,11 +48,15 @@ PHRASAL_BACK = re.compile(
 )
 
 
+def alternation(terms: list[str]) -> str:
+    """The terms as one regex alternation, longest first so "lower back" wins over "back"."""
+    return "|".join(sorted({re.escape(t) for t in terms}, key=len, reverse=True))
+
+
 def word_pattern(terms: list[str]) -> re.Pattern:
     """One case-insensitive pattern for the terms, their plurals and -ing forms ("coughing"),
     whole words only."""
-    alternatives = sorted({re.escape(t) for t in terms}, key=len, reverse=True)
-    return re.compile(rf"\b(?:{'|'.join(alternatives)})(?:e?s|ing)?\b", re.I)
+    return re.compile(rf"\b(?:{alternation(terms)})(?:e?s|ing)?\b", re.I)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -89,9 +93,9 @@ class ScopeGuard(ConfiguredComponent):
         self._body = word_pattern(scope.outside.get("body", []))
         self._inside = word_pattern(scope.inside)
         self._anchors = word_pattern(scope.anchors)
-        body = sorted({re.escape(t) for t in scope.outside.get("body", [])}, key=len, reverse=True)
+        body = alternation(scope.outside.get("body", []))
         self._back_of_body = re.compile(
-            rf"\bback\s+of\s+(?:(?:the|my|your|his|her|their|our|a)\s+)?(?:{'|'.join(body)})"
+            rf"\bback\s+of\s+(?:(?:the|my|your|his|her|their|our|a)\s+)?(?:{body})"
             r"(?:e?s)?\b",
             re.I,
         )
