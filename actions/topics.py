@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 
 from actions.answers import lower_first, payload
 from actions.knowledge import CONDITION, TREATMENT, KnowledgeBase, side_config
+from actions.nlp import matcher
 
 FAQ = "faq"
 FAQ_TOPIC = "faq_topic"
@@ -58,6 +59,16 @@ def kb_entities(tracker: Tracker) -> dict[str, str]:
     for ent in tracker.latest_message.get("entities") or []:
         if ent.get("entity") in (CONDITION, TREATMENT):
             found.setdefault(ent["entity"], str(ent.get("value")))
+    return found
+
+
+def clause_entities(clause: str) -> dict[str, str]:
+    """The condition and treatment a clause names itself (first of each): in "what causes
+    sciatica, and how is stenosis treated?" the second question is about stenosis."""
+    found: dict[str, str] = {}
+    for ent in matcher()(clause):
+        if ent.label in (CONDITION, TREATMENT):
+            found.setdefault(ent.label, ent.id)
     return found
 
 
@@ -118,9 +129,16 @@ _LEADING_LINK = re.compile(r"^(?:and also|and|also|plus|but|so)\b\s*", re.I)
 _QUESTION_START = re.compile(rf"^\s*(?:{_QUESTION_WORDS})\b", re.I)
 
 
+#: Only the start of a very long message is searched for a second question. Whitespace is
+#: collapsed first: the split pattern's adjacent whitespace runs take time that grows with
+#: the cube of a run's length (24 s for 2,000 spaces), and actions share one event loop.
+MAX_SCANNED_CHARS = 2000
+
+
 def clauses(text: str) -> list[str]:
     """The message cut into clauses at sentence ends and at joins like "and" or "also"."""
-    parts = (_LEADING_LINK.sub("", c.strip(" ,")) for c in _CLAUSE_SPLIT.split(text or "") if c)
+    text = " ".join((text or "").split())[:MAX_SCANNED_CHARS]
+    parts = (_LEADING_LINK.sub("", c.strip(" ,")) for c in _CLAUSE_SPLIT.split(text) if c)
     return [p for p in parts if p]
 
 
@@ -156,6 +174,6 @@ def follow_up_offer(tracker: Tracker, kb: KnowledgeBase, answered: str) -> dict[
         return None
     question = clause[:1].upper() + clause[1:].rstrip(".!,;")
     question = question if question.endswith("?") else question + "?"
-    topic = Topic(intent, kb_entities(tracker))
+    topic = Topic(intent, {**kb_entities(tracker), **clause_entities(clause)})
     text = config()["wording"]["also_asked"].format(question=question)
     return {"text": text, "buttons": [topic.button(kb)]}

@@ -224,3 +224,30 @@ def test_second_fallback_in_a_row_stops_guessing_and_offers_a_person(kb):
 def test_the_other_question_in_a_message(text, answered, expected):
     found = second_question(text, answered)
     assert (found[1] if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "condition"),
+    [
+        ("What causes sciatica, and how is spinal stenosis treated?", "spinal_stenosis"),
+        ("what causes sciatica and how is it treated?", "sciatica"),
+    ],
+)
+def test_the_offer_for_the_other_question_is_about_what_that_question_names(kb, text, condition):
+    from conftest import entities_in
+
+    from actions.topics import follow_up_offer
+
+    tracker = make_tracker(text, entities_in(text), intent="ask_causes")
+    offer = follow_up_offer(tracker, kb, "ask_causes")
+    assert offer["buttons"][0]["payload"] == f'/ask_treatment{{"condition": "{condition}"}}'
+
+
+def test_a_message_padded_with_whitespace_is_read_as_its_words():
+    from actions.topics import MAX_SCANNED_CHARS, clauses
+
+    assert clauses("what is sciatica?" + " \n" * 5000 + "how is it treated?") == [
+        "what is sciatica?",
+        "how is it treated?",
+    ]
+    assert sum(map(len, clauses("why " * 10_000))) <= MAX_SCANNED_CHARS
