@@ -7,7 +7,11 @@ import yaml
 from conftest import ROOT
 
 #: Run by Rasa itself rather than predicted in a story.
-IMPLICIT_ACTIONS = {"action_session_start", "action_default_fallback"}
+IMPLICIT_ACTIONS = {
+    "action_session_start",
+    "action_default_fallback",
+    "action_validate_slot_mappings",
+}
 
 
 def _domain():
