@@ -674,6 +674,9 @@ _NOT_NAMES = {
     "nobody",
 }
 _REFUSAL_WORDS = {"not", "don't", "dont", "rather", "why", "what", "prefer", "want", "you", "your"}
+#: Words that make an answer a question ("how much does it cost", "where do i park"), so a
+#: question asked at the name step is not stored as a name. Not "will", "can" or "do": names.
+_QUESTION_WORDS = {"how", "what's", "whats", "where", "when", "which", "does", "is", "are"}
 
 
 def normalise_name(text: str) -> str | None:
@@ -687,13 +690,13 @@ def normalise_name(text: str) -> str | None:
     name = _NAME_LEAD_RE.sub("", name, count=1)
     name = re.sub(r"[\s.,!;:]+$", "", name) if not re.search(r"\b\w\.$", name) else name
     name = " ".join(name.split())
-    if not 2 <= len(name) <= 80 or "@" in name or _has_digit(name):
+    if not 2 <= len(name) <= 80 or "@" in name or "?" in name or _has_digit(name):
         return None
     tokens = name.split()
     if len(tokens) > 6 or not all(_NAME_TOKEN_RE.fullmatch(token) for token in tokens):
         return None
     lowered = {token.lower().strip(".") for token in tokens}
-    if name.lower().strip(".") in _NOT_NAMES or lowered & _REFUSAL_WORDS:
+    if name.lower().strip(".") in _NOT_NAMES or lowered & (_REFUSAL_WORDS | _QUESTION_WORDS):
         return None
     if name.islower() or name.isupper():
         name = name.title()

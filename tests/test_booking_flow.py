@@ -179,6 +179,18 @@ def test_talk_to_a_person_queues_a_call_back(chat, action_db, ask):
     assert any(p.get("conversation_id") == chat.sender for p in payloads)
 
 
+def test_a_question_at_the_name_or_contact_step_is_not_stored_as_the_answer(chat):
+    chat("I'd like someone to call me back")
+    for question in ("what's the weather tomorrow", "how much does it cost"):
+        chat(question)
+        assert chat.slot("patient_name") is None, question
+    chat("Priya Shah")
+    assert chat.slot("patient_name") == "Priya Shah"
+    chat("what's the weather tomorrow")
+    assert chat.slot("patient_contact") is None and chat.slot("patient_phone") is None
+    assert chat.slot("requested_slot") == "patient_contact"
+
+
 def test_contact_details_never_reach_the_action_server_log(chat, action_log):
     book(chat, name="Quentin Marlowe", contact="quentin.marlowe@example.com, 312 555 0199")
     log = action_log.read_text(errors="replace")

@@ -257,6 +257,14 @@ def test_normalise_contact() -> None:
         ("x" * 200, None),
         ("Jane 2", None),
         ("I'd rather not say", None),
+        # a question asked at the name step is not a name
+        ("how much does it cost", None),
+        ("what's the weather tomorrow", None),
+        ("Where do I park?", None),
+        ("is it far", None),
+        ("Will Smith", "Will Smith"),
+        ("Can Yilmaz", "Can Yilmaz"),
+        ("Do Van Minh", "Do Van Minh"),
     ],
 )
 def test_normalise_name(text: str, expected: str | None) -> None:
