@@ -26,7 +26,7 @@ help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
-	@echo "make eval    train the NLU from scratch and measure it: reports/nlu/ (about 1 hour)"
+	@echo "make eval    train the NLU from scratch and measure it: reports/nlu/ (about 45 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
