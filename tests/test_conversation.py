@@ -79,6 +79,24 @@ def test_a_red_flag_wins_wherever_it_comes(chat, kb, action_db):
     assert ("emergency", "saddle_numbness") in rows
 
 
+def test_a_hand_typed_payload_with_a_wrong_value_gets_a_reply_and_breaks_nothing(chat, kb):
+    reply = chat('/ask_causes{"condition": {"a": 1}}')
+    assert reply and chat.slot("condition") is None
+    sciatica = kb.conditions["sciatica"]
+    assert sciatica.summary in texts(chat("what is sciatica?"))
+    assert sciatica.causes[0] in texts(chat("what causes it?"))
+
+
+def test_a_clinic_question_during_the_intake_is_answered_not_stored(chat, kb):
+    chat("I get a sharp pain in my lower back when I bend over, for two weeks")
+    chat("yes please")
+    asked = chat.slot("requested_slot")
+    assert asked == "intake_travel"
+    reply = texts(chat("where can I park?"))
+    assert kb.clinic.practice.parking in reply
+    assert chat.slot(asked) is None and chat.slot("requested_slot") == asked
+
+
 def test_symptom_check_then_intake_then_a_red_flag_ends_the_form(chat, kb):
     reply = texts(chat("I get a sharp pain in my lower back when I bend over, for two weeks"))
     assert "commonly linked to" in reply and "not a diagnosis" in reply
