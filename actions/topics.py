@@ -8,6 +8,7 @@ Used by the two-stage fallback (guess the two most likely topics) and by the ans
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,23 +54,25 @@ class Topic:
         return {"title": self.title(kb), "payload": payload(self.intent, **self.entities)}
 
 
+def _first_of_each(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The first condition and the first treatment among (label, id) pairs."""
+    found: dict[str, str] = {}
+    for label, value in pairs:
+        if label in (CONDITION, TREATMENT):
+            found.setdefault(label, value)
+    return found
+
+
 def kb_entities(tracker: Tracker) -> dict[str, str]:
     """The condition and treatment the latest message names (first of each)."""
-    found: dict[str, str] = {}
-    for ent in tracker.latest_message.get("entities") or []:
-        if ent.get("entity") in (CONDITION, TREATMENT):
-            found.setdefault(ent["entity"], str(ent.get("value")))
-    return found
+    entities = tracker.latest_message.get("entities") or []
+    return _first_of_each((e.get("entity"), str(e.get("value"))) for e in entities)
 
 
 def clause_entities(clause: str) -> dict[str, str]:
     """The condition and treatment a clause names itself (first of each): in "what causes
     sciatica, and how is stenosis treated?" the second question is about stenosis."""
-    found: dict[str, str] = {}
-    for ent in matcher()(clause):
-        if ent.label in (CONDITION, TREATMENT):
-            found.setdefault(ent.label, ent.id)
-    return found
+    return _first_of_each((e.label, e.id) for e in matcher()(clause))
 
 
 def selected_faq(message: dict[str, Any]) -> str | None:
