@@ -29,9 +29,12 @@ from actions.knowledge import (
     Symptom,
     Treatment,
     knowledge,
-    side_config,
 )
-from actions.nlp import matcher, talks_about_self
+from actions.nlp import matcher, talks_about_self, term_variants
+from actions.triage import add_advice
+from actions.wording import lower_first, say, wording
+
+__all__ = ["lower_first", "say", "wording"]  # re-exported for the other action modules
 
 Message = dict[str, Any]
 
@@ -51,21 +54,6 @@ class Answer:
         if self.treatment:
             out += [SlotSet("treatment", self.treatment), SlotSet("topic", "treatment")]
         return out
-
-
-def wording() -> dict[str, Any]:
-    return side_config("answers.yml")
-
-
-def lower_first(text: str) -> str:
-    """ "Herniated disc" -> "herniated disc" for mid-sentence use; acronyms stay ("LLLT")."""
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
-
-
-def say(key: str, **fields: Any) -> str:
-    """A template from answers.yml filled with `fields` (each also offered as `<field>_lower`)."""
-    lowered = {f"{k}_lower": lower_first(v) for k, v in fields.items() if isinstance(v, str) and v}
-    return wording()["templates"][key].format(**fields, **lowered)
 
 
 def bullets(items: Sequence[str]) -> str:
@@ -200,15 +188,33 @@ def _names_used(ask: Ask, condition: Condition) -> list[str]:
     return list(seen.values())
 
 
+def _related_term(condition: Condition, surface: str) -> str | None:
+    """The related-but-different word (`related_terms`: "bulging disc" for a herniated disc)
+    that a phrase the person used contains, in any spelling the recogniser accepts."""
+    words = f" {' '.join(surface.lower().split())} "
+    for term in condition.related_terms:
+        if any(f" {v} " in words for v in term_variants(term)):
+            return term
+    return None
+
+
 def explain_condition(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list[Message]:
-    """What a condition is, noting when the person used another name for it."""
+    """What a condition is, noting when the person used another name for it, or a word for
+    something related but different."""
     messages = []
     used = _names_used(ask, condition)
-    if len(used) >= 2:
-        terms = " and ".join(f'"{t}"' for t in used)
+    related = [term for t in used if (term := _related_term(condition, t))]
+    if related:
+        note = condition.related_note
+        messages.append(
+            bubble(say("related_term", term=related[0], name=condition.name, note=note))
+        )
+    names = [t for t in used if not _related_term(condition, t)]
+    if len(names) >= 2:
+        terms = " and ".join(f'"{t}"' for t in names)
         messages.append(bubble(say("same_condition", terms=terms, name=condition.name)))
-    elif used:
-        messages.append(bubble(say("also_called", term=used[0], name=condition.name)))
+    elif names:
+        messages.append(bubble(say("also_called", term=names[0], name=condition.name)))
     messages.append(
         bubble(say("condition_summary", name=condition.name, summary=condition.summary))
     )
@@ -424,6 +430,7 @@ class KnowledgeAction(Action, abc.ABC):
 
         kb = knowledge()
         result = self.answer(kb, ask_from_tracker(tracker, kb))
+        result.messages = add_advice(result.messages, tracker.latest_message or {})
         offer = follow_up_offer(tracker, kb, self.intent)
         if offer:
             result.messages.append(offer)

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import button, lower_first
 from actions.knowledge import KnowledgeBase, knowledge, render_faq
 from actions.topics import FAQ, config, follow_up_offer, selected_faq
+from actions.triage import add_advice
 
 
 def faq_messages(kb: KnowledgeBase, faq_id: str) -> list[dict[str, Any]]:
@@ -41,7 +42,7 @@ class ActionAnswerFaq(Action):
         if faq_id not in kb.faqs:
             dispatcher.utter_message(text=config()["wording"]["unsure_no_guess"])
             return []
-        messages = faq_messages(kb, faq_id)
+        messages = add_advice(faq_messages(kb, faq_id), tracker.latest_message or {})
         offer = follow_up_offer(tracker, kb, f"{FAQ}/{faq_id}")
         if offer:
             messages.append(offer)

@@ -97,6 +97,11 @@ class Entry(_Strict):
 class Condition(Entry):
     summary: Text
     name_note: Text | None = None
+    #: Words recognised as this condition although they do not name quite the same thing
+    #: ("bulging disc" for a herniated disc): the answer explains the difference
+    #: (`related_note`) instead of calling them another name for it.
+    related_terms: list[Text] = []
+    related_note: Text | None = None
     causes: NonEmptyTexts
     symptoms: NonEmptyTexts
     assessment: Text
@@ -112,6 +117,15 @@ class Condition(Entry):
         if value not in (1, 2, 3):
             raise ValueError("must be 1 (very common), 2 (common) or 3 (less common)")
         return value
+
+    @validator("related_note", always=True)
+    def _related_note_goes_with_terms(cls, value: str | None, values: dict) -> str | None:
+        if bool(values.get("related_terms")) != bool(value):
+            raise ValueError("related_terms and related_note go together")
+        return value
+
+    def terms(self) -> list[str]:
+        return [*super().terms(), *self.related_terms]
 
 
 class ConditionLink(_Strict):
@@ -159,10 +173,13 @@ class RedFlag(Entry):
     matches are checked for negation, family history and hypotheticals before they count.
     """
 
-    tier: constr(regex=r"^(emergency|urgent)$")
+    #: emergency and urgent are red flags: the triage answer replaces any other flow. soon
+    #: is advice (see a doctor soon, booking can go alongside): added to the normal answer.
+    tier: constr(regex=r"^(emergency|urgent|soon)$")
     #: emergency: call the emergency number now; same_day: urgent medical advice today;
-    #: crisis: the crisis line (and the emergency number if in immediate danger).
-    route: constr(regex=r"^(emergency|same_day|crisis)$")
+    #: crisis: the crisis line (and the emergency number if in immediate danger); maternity:
+    #: the midwife, GP or maternity unit now; see_doctor: a doctor's check soon.
+    route: constr(regex=r"^(emergency|same_day|crisis|maternity|see_doctor)$")
     reason: Text
     #: Whether a past occurrence still counts ("I had breast cancer" is a red flag).
     counts_if_past: bool = False
@@ -176,6 +193,17 @@ class RedFlag(Entry):
     #: the same sentence, in any order ("my privates ... have gone numb"). The first group
     #: holds the symptom words: one right after "no"/"not" does not count.
     together: list[conlist(conlist(Text, min_items=1), min_items=2)] = []
+    #: Word groups that must each also appear somewhere in the message, not denied, for any
+    #: match of this flag to count ("I'm 67" counts for new back pain only with a pain word;
+    #: a swollen calf is an emergency only with breathlessness, in any sentence).
+    needs: list[conlist(Text, min_items=1)] = []
+
+    @validator("route")
+    def _route_fits_tier(cls, value: str, values: dict) -> str:
+        advice = values.get("tier") == "soon"
+        if advice != (value == "see_doctor"):
+            raise ValueError("the see_doctor route goes with tier soon, and only with it")
+        return value
 
 
 class ContextRule(_Strict):

@@ -27,7 +27,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import book_button, bubble, bullets, button, say
 from actions.forms import NOT_GIVEN, ExplainingFormValidation
 from actions.knowledge import BODY_PART, SYMPTOM, KnowledgeBase, knowledge, side_config
-from actions.triage import Findings, findings_in
+from actions.triage import Findings, add_advice, findings_in
 
 QUESTION_SLOTS = (
     "intake_location",
@@ -329,7 +329,8 @@ class ActionSymptomCheck(Action):
         text = (tracker.latest_message or {}).get("text") or ""
         description = read_description(text, kb)
         plan = intake_plan(description.answers) if description.symptoms else []
-        for m in symptom_check_reply(description, plan, kb):
+        reply = symptom_check_reply(description, plan, kb)
+        for m in add_advice(reply, tracker.latest_message or {}):
             dispatcher.utter_message(text=m["text"], buttons=m["buttons"] or None)
         events: list[EventType] = [
             SlotSet(slot, value) for slot, value in description.answers.items()

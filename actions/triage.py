@@ -24,13 +24,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import BODY_PART, SYMPTOM, KnowledgeBase, RedFlag, knowledge
 from actions.nlp import FIRST_PERSON, RED_FLAG_EXCLUSIONS, RED_FLAG_SPANS, matcher
+from actions.wording import say
 
 RED_FLAG_INTENT = "red_flag"  # the intent addons/red_flags.py sets
 RED_FLAGS_KEY = "red_flags"  # where the hits go in the parse result
 TRIAGE_ACTION = "action_triage_red_flag"
 
-ROUTE_ORDER = {"crisis": 0, "emergency": 1, "same_day": 2}
+ROUTE_ORDER = {"crisis": 0, "emergency": 1, "maternity": 2, "same_day": 3, "see_doctor": 4}
 TIER_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+#: Tiers that make a red flag (the triage answer replaces any other flow); `soon` is advice.
+RED_FLAG_TIERS = frozenset({"emergency", "urgent"})
+ADVICE_KEY = "advice"  # where advice hits (tier soon) go in the parse result
 MAX_SCOPE = 10  # words a ConText cue reaches
 
 logger = logging.getLogger(__name__)
@@ -292,7 +296,7 @@ def _typo_corrected(doc, kb: KnowledgeBase) -> str | None:
     return "".join(parts) if changed else None
 
 
-def _hits_in(doc, kb: KnowledgeBase, source=None) -> dict[str, RedFlagHit]:
+def _hits_in(doc, kb: KnowledgeBase, needs: NeedsChecker, source=None) -> dict[str, RedFlagHit]:
     """Red flags that count in `doc`; spans are reported from `source` (the original doc
     when `doc` is its typo-corrected copy)."""
     source = source if source is not None else doc
@@ -303,6 +307,8 @@ def _hits_in(doc, kb: KnowledgeBase, source=None) -> dict[str, RedFlagHit]:
         if flag is None or span.label_ in hits or not _counts(span, flag, kb):
             continue
         if any(label == flag.id and s <= span.start and span.end <= e for label, s, e in excluded):
+            continue
+        if not needs.met(doc, flag.id):
             continue
         original = source[span.start : span.end]
         hits[flag.id] = RedFlagHit(
@@ -324,7 +330,12 @@ def _denied(doc, sent, match: tuple[int, int], claimed: set[int]) -> bool:
     """ "not both", "no numbness", "isn't getting any weaker": a denial shortly before a word,
     unless that denial belongs to another matched phrase ("can't feel my groin")."""
     window = range(max(sent.start, match[0] - 4), match[0])
-    return any(doc[i].lower_ in _DENIALS and i not in claimed for i in window)
+    # "never had back pain until this month" says it is new, not absent
+    since = {t.lower_ for t in doc[match[1] : sent.end]} & {"until", "till", "til"}
+    return any(
+        doc[i].lower_ in _DENIALS and i not in claimed and not (since and doc[i].lower_ == "never")
+        for i in window
+    )
 
 
 def _absorb_inability(doc, sent, start: int) -> int:
@@ -387,19 +398,103 @@ def _together_for(nlp_id: int, nlp, kb: KnowledgeBase) -> TogetherMatcher:
     return TogetherMatcher(nlp, kb)
 
 
-def detect_red_flags(doc, nlp, kb: KnowledgeBase | None = None) -> list[RedFlagHit]:
-    """Red flags the person reports about themselves, most urgent route first, one per flag."""
+class NeedsChecker:
+    """Whether every `needs` word group of a flag appears somewhere in the message, each
+    with at least one occurrence that is not denied ("no back pain" does not count)."""
+
+    def __init__(self, nlp, kb: KnowledgeBase) -> None:
+        from spacy.matcher import PhraseMatcher
+
+        self.groups: dict[str, list] = {}
+        for flag in kb.red_flags.values():
+            matchers = []
+            for index, phrases in enumerate(flag.needs):
+                group = PhraseMatcher(nlp.vocab, attr="LOWER")
+                group.add(f"{flag.id}_needs_{index}", [nlp.make_doc(p) for p in phrases])
+                matchers.append(group)
+            self.groups[flag.id] = matchers
+
+    def found(self, doc, flag_id: str) -> list[tuple[int, int]] | None:
+        """The token spans that satisfy the flag's groups, or None when a group is missing."""
+        spans: list[tuple[int, int]] = []
+        for group in self.groups.get(flag_id, []):
+            matches = [(s, e) for _, s, e in group(doc)]
+            claimed = {i for s, e in matches for i in range(s, e)}
+            kept = [(s, e) for s, e in matches if not _denied(doc, doc[s].sent, (s, e), claimed)]
+            if not kept:
+                return None
+            spans += kept
+        return spans
+
+    def met(self, doc, flag_id: str) -> bool:
+        return self.found(doc, flag_id) is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _needs_for(nlp_id: int, nlp, kb: KnowledgeBase) -> NeedsChecker:
+    return NeedsChecker(nlp, kb)
+
+
+def detect_signs(doc, nlp, kb: KnowledgeBase | None = None) -> list[RedFlagHit]:
+    """Every warning sign the person reports about themselves (red flags and advice), most
+    urgent route first, one per flag."""
     kb = kb or knowledge()
     context = annotator(nlp, kb)
     together = _together_for(id(nlp), nlp, kb)
-    hits = _hits_in(context(together(doc)), kb)
+    needs = _needs_for(id(nlp), nlp, kb)
+    hits = _hits_in(context(together(doc)), kb, needs)
     corrected = _typo_corrected(doc, kb)
     if corrected is not None:
         fixed = nlp(corrected)
         if len(fixed) == len(doc):
-            for flag_id, hit in _hits_in(context(together(fixed)), kb, source=doc).items():
+            for flag_id, hit in _hits_in(context(together(fixed)), kb, needs, doc).items():
                 hits.setdefault(flag_id, hit)
     return sorted(hits.values(), key=lambda h: (ROUTE_ORDER[h.route], h.start))
+
+
+def sign_mentions(text: str, kb: KnowledgeBase | None = None) -> list[tuple[str, int, int]]:
+    """Every warning sign a text mentions, as (flag id, start, end) character offsets, before
+    negation and context are applied: for checking the assistant's own texts, which name
+    signs in general ("get emergency help for numbness around your genitals"). Where two
+    flags match the same words, only the most urgent is kept (a swollen leg with
+    breathlessness is the emergency, not also the same-day sign)."""
+    kb = kb or knowledge()
+    nlp = matcher().nlp
+    doc = _together_for(id(nlp), nlp, kb)(nlp(text))
+    needs = _needs_for(id(nlp), nlp, kb)
+    excluded = [(e.label_, e.start, e.end) for e in doc.spans.get(RED_FLAG_EXCLUSIONS, [])]
+    found = []
+    for span in doc.spans.get(RED_FLAG_SPANS, []):
+        flag = kb.red_flags.get(span.label_)
+        extra = needs.found(doc, flag.id) if flag is not None else None
+        if flag is None or extra is None:
+            continue
+        if any(label == flag.id and s <= span.start and span.end <= e for label, s, e in excluded):
+            continue
+        # the words a flag needs are part of its mention ("a fever" in pregnancy)
+        parts = [(span.start, span.end), *extra]
+        found.append((ROUTE_ORDER[flag.route], flag.id, span, parts))
+    kept: list[tuple[str, object, list]] = []
+    for _, flag_id, span, parts in sorted(found, key=lambda f: (f[0], f[1], f[2].start)):
+        overlaps = any(
+            s < e2 and s2 < e for _, _, done in kept for s, e in parts for s2, e2 in done
+        )
+        if not overlaps:
+            kept.append((flag_id, span, parts))
+    mentions = [(flag_id, span.start_char, span.end_char) for flag_id, span, _ in kept]
+    return sorted(mentions, key=lambda m: m[1])
+
+
+def split_signs(hits: list[RedFlagHit]) -> tuple[list[RedFlagHit], list[RedFlagHit]]:
+    """(red flags, advice): what replaces the normal answer, and what is added to it."""
+    flags = [h for h in hits if h.tier in RED_FLAG_TIERS]
+    return flags, [h for h in hits if h.tier not in RED_FLAG_TIERS]
+
+
+def detect_red_flags(doc, nlp, kb: KnowledgeBase | None = None) -> list[RedFlagHit]:
+    """Red flags (emergency or urgent) the person reports about themselves, most urgent
+    route first, one per flag."""
+    return split_signs(detect_signs(doc, nlp, kb))[0]
 
 
 def red_flags_in(text: str) -> list[RedFlagHit]:
@@ -408,8 +503,15 @@ def red_flags_in(text: str) -> list[RedFlagHit]:
     return detect_red_flags(m.nlp(text), m.nlp)
 
 
+def advice_in(text: str) -> list[RedFlagHit]:
+    """Advice signs (tier soon: see a doctor soon) in a text."""
+    m = matcher()
+    return split_signs(detect_signs(m.nlp(text), m.nlp))[1]
+
+
 def triage_level(hits: list[RedFlagHit]) -> str:
-    return min((h.tier for h in hits), key=TIER_ORDER.__getitem__, default="routine")
+    tiers = [h.tier for h in hits if h.tier in RED_FLAG_TIERS]
+    return min(tiers, key=TIER_ORDER.__getitem__, default="routine")
 
 
 @dataclass
@@ -484,8 +586,6 @@ def hits_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
 def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> list[str]:
     """What to do now, most urgent first: crisis line, emergency number or same-day care.
     Never a routine booking."""
-    from actions.answers import say
-
     kb = kb or knowledge()
     clinic = kb.clinic
     fields = {
@@ -496,20 +596,68 @@ def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> lis
     if not hits:
         return [say("triage_unclear", **fields)]
     messages = []
-    for route in ("crisis", "emergency", "same_day"):
-        routed = [h for h in hits if h.route == route]
+    flags, advice = split_signs(hits)
+    covered = False
+    for route in ("crisis", "emergency", "maternity", "same_day"):
+        routed = [h for h in flags if h.route == route]
         if not routed:
             continue
         flag = kb.red_flags[routed[0].id]
         text = say(f"triage_{route}", reason=flag.reason, **fields)
         others = [kb.red_flags[h.id].name for h in routed[1:]]
+        if route in ("emergency", "maternity"):
+            # this answer already covers the less urgent ones: name them only
+            others += [kb.red_flags[h.id].name for h in flags if h.route == "same_day"]
         if others:
             text += " " + say("triage_also", names="; ".join(others).lower())
         messages.append(text)
-        if route == "emergency":
-            break  # an emergency answer already covers the same-day ones
+        if route in ("emergency", "maternity"):
+            covered = True
+            break
+    if not covered:
+        messages += advice_texts(advice, kb)
     messages.append(say("triage_after"))
     return messages
+
+
+def advice_texts(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> list[str]:
+    """The see-a-doctor-soon notes for advice hits, one per flag."""
+    kb = kb or knowledge()
+    return [
+        say("triage_see_doctor", reason=kb.red_flags[h.id].reason)
+        for h in hits
+        if h.id in kb.red_flags and h.tier not in RED_FLAG_TIERS
+    ]
+
+
+def advice_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
+    """The advice hits the NLU component attached to a message, or a fresh detection on its
+    text when the parse carries none (an older model, or a test's hand-made tracker)."""
+    kb = knowledge()
+    if ADVICE_KEY in message:
+        hits = []
+        for raw in message.get(ADVICE_KEY) or []:
+            flag = kb.red_flags.get(str(raw.get("id")))
+            if flag is not None and flag.tier not in RED_FLAG_TIERS:
+                hits.append(RedFlagHit(flag.id, flag.tier, flag.route, "", 0, 0))
+        return hits
+    text = message.get("text") or ""
+    return advice_in(text) if text and not text.startswith("/") else []
+
+
+def advice_messages(message: dict[str, Any]) -> list[str]:
+    """See-a-doctor-soon notes for the latest message (added to any normal answer)."""
+    return advice_texts(advice_from_parse(message))
+
+
+def add_advice(messages: list[dict[str, Any]], message: dict[str, Any]) -> list[dict[str, Any]]:
+    """`messages` with the latest message's see-a-doctor-soon notes added, before the last
+    bubble when that one carries the buttons (so the buttons stay at the end)."""
+    notes = [{"text": text, "buttons": []} for text in advice_messages(message)]
+    if not notes:
+        return messages
+    at = len(messages) - 1 if messages and messages[-1].get("buttons") else len(messages)
+    return [*messages[:at], *notes, *messages[at:]]
 
 
 class ActionTriageRedFlag(Action):
@@ -524,7 +672,7 @@ class ActionTriageRedFlag(Action):
     ) -> list[EventType]:
         message = tracker.latest_message or {}
         hits = hits_from_parse(message)
-        for text in triage_reply(hits):
+        for text in triage_reply(hits + advice_from_parse(message)):
             dispatcher.utter_message(text=text)
         previous = tracker.get_slot("triage_level") or "routine"
         level = min(triage_level(hits) if hits else "urgent", previous, key=TIER_ORDER.get)

@@ -5,7 +5,9 @@ with the red-flag span ruler) and applies the same `actions.triage.detect_red_fl
 actions and the evaluation script. When a red flag counts, the message's intent becomes
 `red_flag` with confidence 1.0 (DIET's guess stays in the ranking) and the hits are added to
 the parse result under `red_flags`; `addons.triage_policy.RedFlagPolicy` then makes sure the
-triage action answers, even in the middle of a form.
+triage action answers, even in the middle of a form. Advice signs (tier `soon`: see a doctor
+soon, such as new back pain after 50) leave the intent alone; they go under `advice`, and the
+answer actions add the note to their normal answer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.triage import RED_FLAG_INTENT, RED_FLAGS_KEY, detect_red_flags
+from actions.triage import (
+    ADVICE_KEY,
+    RED_FLAG_INTENT,
+    RED_FLAGS_KEY,
+    detect_signs,
+    split_signs,
+)
 from addons.component import ConfiguredComponent, override_intent
 
 
@@ -41,7 +49,8 @@ class RedFlagDetector(ConfiguredComponent):
             doc = message.get(SPACY_DOCS[TEXT])
             if doc is None:
                 continue
-            hits = detect_red_flags(doc, model.model)
+            hits, advice = split_signs(detect_signs(doc, model.model))
+            message.set(ADVICE_KEY, [h.as_dict() for h in advice], add_to_output=True)
             if not hits:
                 continue
             override_intent(message, RED_FLAG_INTENT)

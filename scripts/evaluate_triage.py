@@ -3,7 +3,10 @@
     python scripts/evaluate_triage.py [--cases FILE] [--verbose]
 
 Prints, per red flag, how many of its phrasings were caught (recall), and how often it fired
-on the negated or benign messages (false-positive rate); then the totals. Exit code 0.
+on the negated or benign messages (false-positive rate); then the totals. Advice signs (tier
+`soon`: see a doctor soon) are scored the same way, but a negative message that only gets
+advice is counted apart, not as a false alarm: advice adds a note, it does not replace the
+answer. Exit code 0.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class TriageScores:
     false_positives: Counter = field(default_factory=Counter)
     negatives: int = 0
     negatives_flagged: int = 0
+    negatives_advised: int = 0
     misses: list = field(default_factory=list)
     false_alarms: list = field(default_factory=list)
 
@@ -42,21 +46,28 @@ class TriageScores:
 def evaluate(cases_path: Path = DEFAULT_CASES) -> TriageScores:
     import yaml
 
-    from actions.triage import red_flags_in
+    from actions.triage import detect_signs, matcher, split_signs
+
+    def signs(text: str) -> tuple[set[str], set[str]]:
+        m = matcher()
+        flags, advice = split_signs(detect_signs(m.nlp(text), m.nlp))
+        return {h.id for h in flags}, {h.id for h in advice}
 
     cases = yaml.safe_load(cases_path.read_text())
     scores = TriageScores()
     for flag_id, texts in cases["positives"].items():
         for text in texts:
             scores.total[flag_id] += 1
-            found = {h.id for h in red_flags_in(text)}
+            found = set.union(*signs(text))
             if flag_id in found:
                 scores.caught[flag_id] += 1
             else:
                 scores.misses.append((flag_id, text, sorted(found)))
     for case in cases["negatives"]:
         scores.negatives += 1
-        found = {h.id for h in red_flags_in(case["text"])}
+        found, advice = signs(case["text"])
+        if advice and not found:
+            scores.negatives_advised += 1
         if found:
             scores.negatives_flagged += 1
             scores.false_alarms.append((case["why"], case["text"], sorted(found)))
@@ -87,8 +98,13 @@ def main(argv=None) -> int:
     print(
         f"{'all':<22} {sum(s.caught.values()):>3}/{sum(s.total.values()):<3} {s.recall:>6.1%}"
         f" {s.negatives_flagged:>5}/{s.negatives:<3} {s.false_positive_rate:>6.1%}"
-        "  (negatives with any flag)"
+        "  (negatives with any red flag)"
     )
+    if s.negatives_advised:
+        print(
+            f"{'':<22} {'':>14} {s.negatives_advised:>5}/{s.negatives:<3}"
+            "  (negatives given advice only)"
+        )
     if args.verbose:
         for flag_id, text, found in s.misses:
             print(f"MISS  {flag_id}: {text!r} -> {found}")
