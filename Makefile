@@ -26,7 +26,8 @@ help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
-	@echo "make eval    train the NLU from scratch and measure it: reports/nlu/ (about 45 min)"
+	@echo "make eval    train the NLU from scratch and measure it, and grade every answer's"
+	@echo "             reading level: reports/nlu/, reports/readability/ (about 45 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
@@ -81,9 +82,11 @@ stories: $(MODEL)
 test: lint validate pytest stories
 	@echo "All checks passed."
 
-# Not part of `make test`: six trainings. Held-out sets, 5-fold CV, ../shared/eval.
+# Not part of `make test`: six trainings. Held-out sets, 5-fold CV, ../shared/eval; then the
+# plain-language grades of every patient-facing text.
 eval: venv kb
 	$(PY) scripts/nlu_report.py
+	$(PY) scripts/readability.py --out reports/readability
 
 lock:
 	@set -e; py=$$(scripts/find-python.sh); tmp=$$(mktemp -d); "$$py" -m venv $$tmp; \
