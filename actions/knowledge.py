@@ -197,6 +197,10 @@ class RedFlag(Entry):
     #: match of this flag to count ("I'm 67" counts for new back pain only with a pain word;
     #: a swollen calf is an emergency only with breathlessness, in any sentence).
     needs: list[conlist(Text, min_items=1)] = []
+    #: Flags this one makes worse: when one of them was reported earlier in the conversation,
+    #: this flag counts as soon as its `needs` come in a later message ("also I'm short of
+    #: breath" after a swollen calf is the emergency, not a new, unrelated complaint).
+    escalates: list[Id] = []
 
     @validator("route")
     def _route_fits_tier(cls, value: str, values: dict) -> str:
@@ -518,7 +522,11 @@ def _check_references(kb: KnowledgeBase) -> None:
         if isinstance(entry, (Structure, Treatment)):
             need(entry.conditions, kb.conditions, "condition", where)
     for flag in kb.red_flags.values():
-        need(flag.sources, kb.sources, "source", _where("red_flags.yml", "red_flags", flag.id))
+        where = _where("red_flags.yml", "red_flags", flag.id)
+        need(flag.sources, kb.sources, "source", where)
+        need(flag.escalates, kb.red_flags, "red flag", where)
+        if flag.escalates and not flag.needs:
+            problems.append(f"{where}: escalates needs `needs` (what a later message must add)")
     need(kb.scope.sources, kb.sources, "source", "scope.yml")
     inside = {w.lower() for w in kb.scope.inside}
     need(

@@ -485,6 +485,32 @@ def sign_mentions(text: str, kb: KnowledgeBase | None = None) -> list[tuple[str,
     return sorted(mentions, key=lambda m: m[1])
 
 
+def escalations(text: str, earlier: list[str] | None, kb: KnowledgeBase | None = None) -> list:
+    """Red flags that a message completes given those reported earlier in the conversation
+    (`escalates` in red_flags.yml): "also I'm short of breath" after a swollen, red calf is
+    the emergency. The added words go through the same negation and context rules."""
+    from spacy.tokens import Span
+
+    kb = kb or knowledge()
+    earlier_ids = set(earlier or [])
+    candidates = [f for f in kb.red_flags.values() if earlier_ids & set(f.escalates)]
+    if not candidates or not text or text.startswith("/"):
+        return []
+    nlp = matcher().nlp
+    doc = nlp(text)
+    needs = _needs_for(id(nlp), nlp, kb)
+    spans = [
+        Span(doc, start, end, label=flag.id)
+        for flag in candidates
+        for start, end in needs.found(doc, flag.id) or []
+    ]
+    if not spans:
+        return []
+    doc.spans[RED_FLAG_SPANS] = spans
+    hits = _hits_in(annotator(nlp, kb)(doc), kb, needs)
+    return sorted(hits.values(), key=lambda h: (ROUTE_ORDER[h.route], h.start))
+
+
 def split_signs(hits: list[RedFlagHit]) -> tuple[list[RedFlagHit], list[RedFlagHit]]:
     """(red flags, advice): what replaces the normal answer, and what is added to it."""
     flags = [h for h in hits if h.tier in RED_FLAG_TIERS]
@@ -671,7 +697,9 @@ class ActionTriageRedFlag(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         message = tracker.latest_message or {}
-        hits = hits_from_parse(message)
+        hits = hits_from_parse(message) or escalations(
+            message.get("text") or "", tracker.get_slot("red_flags")
+        )
         for text in triage_reply(hits + advice_from_parse(message)):
             dispatcher.utter_message(text=text)
         previous = tracker.get_slot("triage_level") or "routine"

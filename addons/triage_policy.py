@@ -6,7 +6,9 @@ made from the user's message, whatever its confidence. So this policy also marks
 predictions as "no user" ones, and with full confidence and a priority above RulePolicy's it
 wins that tie: `action_triage_red_flag` right after a `red_flag` message, then listen.
 It learns nothing from stories: the decision is made by the red-flag
-detector, not by a model.
+detector, not by a model. One decision needs the conversation, so it is made here: a message
+that completes a red flag reported earlier (`escalates` in knowledge/red_flags.yml: "also I'm
+short of breath" after a swollen calf) gets the triage action too, whatever its intent.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.triage import RED_FLAG_INTENT, TRIAGE_ACTION
+from actions.triage import RED_FLAG_INTENT, TRIAGE_ACTION, escalations
+
+RED_FLAGS_SLOT = "red_flags"  # the flags reported so far (set by the triage action)
 
 #: RulePolicy's priority is 6; ties on confidence go to the higher priority.
 PRIORITY = 7
@@ -55,11 +59,21 @@ class RedFlagPolicy(Policy):
         intent = (
             (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         )
-        if last_action == ACTION_LISTEN_NAME and intent == RED_FLAG_INTENT:
+        if last_action == ACTION_LISTEN_NAME and (
+            intent == RED_FLAG_INTENT or self._escalates(tracker)
+        ):
             return self._override(confidence_scores_for(TRIAGE_ACTION, 1.0, domain))
         if last_action == TRIAGE_ACTION:
             return self._override(confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain))
         return self._prediction(self._default_predictions(domain))
+
+    @staticmethod
+    def _escalates(tracker: DialogueStateTracker) -> bool:
+        """Whether the latest message completes a red flag reported earlier."""
+        earlier = tracker.get_slot(RED_FLAGS_SLOT) if RED_FLAGS_SLOT in tracker.slots else None
+        if not earlier or not tracker.latest_message:
+            return False
+        return bool(escalations(tracker.latest_message.text or "", list(earlier)))
 
     def _override(self, probabilities: list[float]) -> PolicyPrediction:
         """A prediction that outranks an active form's (see the module docstring)."""
