@@ -137,12 +137,45 @@ def test_without_a_known_condition_the_bot_asks_which(kb, action, intent):
 
 def test_another_name_is_recognised_and_explained(kb):
     messages, events = ask(
+        ActionExplainCondition(), "is a slipped disc the same as a prolapsed disc?"
+    )
+    text = texts(messages)
+    assert text.startswith('Yes: "slipped disc" and "prolapsed disc" are names people use')
+    assert kb.conditions["herniated_disc"].summary in text
+    assert slots_set(events)["condition"] == "herniated_disc"
+
+
+def test_a_related_word_is_explained_as_different_not_as_another_name(kb):
+    """A bulge is not a herniation (Fardon 2014): the answer says so, and still explains the
+    disc problem the person is asking about."""
+    disc = kb.conditions["herniated_disc"]
+    messages, events = ask(
         ActionExplainCondition(), "is a slipped disc the same as a bulging disc?"
     )
     text = texts(messages)
-    assert text.startswith('Yes: "slipped disc" and "bulging disc" are names people use')
-    assert kb.conditions["herniated_disc"].summary in text
+    assert text.startswith('"bulging disc" and herniated disc are not quite the same thing.')
+    assert disc.related_note in text
+    assert '"slipped disc" is another name people use for herniated disc' in text
+    assert "Yes:" not in text and 'bulging disc" is another name' not in text
     assert slots_set(events)["condition"] == "herniated_disc"
+    messages, events = ask(ActionExplainCondition(), "I have rheumatoid arthritis in my back")
+    text = texts(messages)
+    assert kb.conditions["inflammatory_back_pain"].related_note in text
+    assert "osteoarthritis" not in text.lower()
+    assert slots_set(events)["condition"] == "inflammatory_back_pain"
+
+
+def test_see_a_doctor_soon_advice_is_added_to_the_answer(kb):
+    """Advice signs (new back pain after 50, inflammatory signs) add a note to the normal
+    answer, before the bubble that carries the buttons."""
+    messages, _ = ask(ActionExplainCauses(), "I'm 64, what causes sciatica?", "ask_causes")
+    reason = kb.red_flags["age_new_pain"].reason
+    notes = [i for i, m in enumerate(messages) if reason in m["text"]]
+    assert notes and notes[0] < len(messages) - 1
+    assert messages[-1]["buttons"]
+    check_buttons(messages, kb)
+    messages, _ = ask(ActionExplainCauses(), "what causes sciatica?", "ask_causes")
+    assert reason not in texts(messages)
 
 
 def test_two_different_conditions_are_both_explained(kb):
@@ -289,6 +322,18 @@ def test_leg_pain_explanation_covers_nerves_discs_joints_and_soft_tissue(kb):
     assert NOT_A_DIAGNOSIS in text
     check_bubbles(messages)
     check_buttons(messages, kb)
+
+
+@pytest.mark.parametrize("region", ["hip", "knee", "calf", "foot"])
+def test_leg_pain_for_a_joint_or_the_calf_names_other_causes(kb, region):
+    """The back-to-leg explanation does not hide that the hip, knee, calf or foot can be the
+    source itself (and a calf can have a blood clot)."""
+    messages, _ = ask(ActionExplainLegPain(), f"why does my {region} hurt?", "ask_leg_pain_link")
+    text = texts(messages)
+    assert kb.regions[region].explanation in text
+    assert "can also come from the leg itself" in text
+    if region == "calf":
+        assert "blood clot" in text and "same day" in text
 
 
 def test_opening_hours_group_weekdays(kb):

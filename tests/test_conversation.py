@@ -45,8 +45,11 @@ def test_treatment_questions_and_follow_up(chat, kb):
 
 
 def test_same_condition_under_two_names(chat, kb):
-    text = texts(chat("is a slipped disc the same as a bulging disc?"))
-    assert kb.conditions["herniated_disc"].summary in text
+    disc = kb.conditions["herniated_disc"]
+    text = texts(chat("is a slipped disc the same as a prolapsed disc?"))
+    assert disc.summary in text and "names people use for the same problem" in text
+    text = texts(chat("is a bulging disc the same as a herniated disc?"))
+    assert disc.summary in text and disc.related_note in text  # a bulge is not a herniation
 
 
 def test_leg_pain_link(chat, kb):

@@ -14,7 +14,9 @@ from actions.knowledge import KnowledgeBaseError, Treatment, load_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
-CONDITIONS = set(CONDITION_IDS)
+#: The clinic page's conditions, plus inflammatory back pain (added by the clinical review so
+#: that "ankylosing spondylitis" or "rheumatoid arthritis" never gets the osteoarthritis page).
+CONDITIONS = {*CONDITION_IDS, "inflammatory_back_pain"}
 TREATMENTS = {
     "spinal_decompression",
     "spinal_manipulation",
@@ -43,6 +45,8 @@ CLINIC_PAGE_SYMPTOMS = {
 STRUCTURES = {"soft_tissues", "nerve_roots", "facet_joints", "discs"}
 
 CHAT_LIMIT = 450  # characters in one knowledge-base text field
+#: Who should not have a treatment: a safety list that must be complete (still one bubble).
+LIST_LIMIT = 600
 
 
 def test_condition_ids_are_exactly_the_contract(kb):
@@ -78,11 +82,20 @@ def test_every_entry_has_every_field_and_a_source(kb, kind):
         if kind in ("conditions", "treatments"):
             assert entry.synonyms, f"{kind} {entry.id} lists no words patients use for it"
         for field, value in entry:
-            if field in ("name_note", "check_first", "patterns", "conditions", "synonyms"):
+            if field in (
+                "name_note",
+                "check_first",
+                "patterns",
+                "conditions",
+                "synonyms",
+                "related_terms",
+                "related_note",
+            ):
                 continue  # optional by design
             assert value not in (None, "", []), f"{kind} {entry.id}: {field} is empty"
         for field, text in _text_fields(entry):
-            assert len(text) <= CHAT_LIMIT, f"{kind} {entry.id}: {field} too long for a chat"
+            limit = LIST_LIMIT if field == "not_for" else CHAT_LIMIT
+            assert len(text) <= limit, f"{kind} {entry.id}: {field} too long for a chat"
 
 
 def test_every_reference_resolves(kb):
@@ -212,3 +225,86 @@ def test_models_reject_unknown_fields():
             evidence_level="weak",
             colour="red",
         )
+
+
+def test_related_terms_come_with_their_note(kb_copy):
+    """A word recognised as a condition but not another name for it needs the explanation."""
+    _edit(kb_copy / "conditions.yml", lambda d: d["conditions"][0].pop("related_note"))
+    with pytest.raises(
+        KnowledgeBaseError, match=r"conditions\.yml: conditions entry 'herniated_disc'"
+    ):
+        load_knowledge(kb_copy)
+
+
+def test_advice_tier_and_route_go_together(kb_copy):
+    def mismatch(data):
+        flag = next(f for f in data["red_flags"] if f["id"] == "age_new_pain")
+        flag["route"] = "same_day"
+
+    _edit(kb_copy / "red_flags.yml", mismatch)
+    with pytest.raises(KnowledgeBaseError, match=r"red_flags\.yml: red_flags entry 'age_new_pain'"):
+        load_knowledge(kb_copy)
+
+
+def test_a_bulge_is_not_another_name_for_a_herniation(kb):
+    """Standard nomenclature (Fardon 2014): recognised as the disc problem, but explained as
+    something different, never listed as a synonym."""
+    disc = kb.conditions["herniated_disc"]
+    assert "bulging disc" in disc.related_terms
+    assert not {"bulging disc", "disc bulge"} & {s.lower() for s in disc.synonyms}
+    assert "bulging" not in (disc.name_note or "").lower()
+
+
+def test_the_review_corrections_hold(kb):
+    """The content review's corrections (docs/clinical-review.md), as plain checks."""
+    stenosis = kb.conditions["spinal_stenosis"]
+    assert "7 in 10" in stenosis.outlook and "JOHNSSON1992" in stenosis.sources
+    assert "central" in stenosis.other_options
+    assert "osteoarthritis" not in kb.treatments["spinal_injections"].conditions
+    assert "spinal_injections" not in kb.conditions["osteoarthritis"].treatments
+    assert "muscle relaxant" not in kb.conditions["herniated_disc"].other_options
+    assert "disability" in kb.treatments["heat_ice"].evidence
+    assert "stiffness" not in kb.treatments["heat_ice"].evidence
+    prevention = kb.faqs["prevention"].answer.lower()
+    assert "lift" in prevention and "not been shown" in prevention
+    assert {"STEFFENS2016", "VERBEEK2011"} <= set(kb.faqs["prevention"].sources)
+    for text in (
+        kb.treatments["cold_laser"].evidence,
+        kb.treatments["heat_ice"].suits,
+        kb.faqs["other_therapies"].answer,
+    ):
+        assert "US guidance lists" not in text
+        assert "2017" in text and "five-year review" in text
+    manipulation = kb.treatments["spinal_manipulation"].not_for.lower()
+    for contraindication in ("osteoporosis", "steroid", "spine surgery", "ankylosing", "pregnan"):
+        assert contraindication in manipulation, contraindication
+    assert "severe osteoporosis" not in manipulation
+    decompression = kb.treatments["spinal_decompression"].not_for.lower()
+    for contraindication in ("pregnan", "fracture", "aneurysm", "weaker"):
+        assert contraindication in decompression, contraindication
+    laser = kb.treatments["cold_laser"].not_for.lower()
+    for contraindication in ("eyes", "cancer", "pregnan"):
+        assert contraindication in laser, contraindication
+
+
+def test_leg_texts_do_not_hide_other_causes(kb):
+    """No text reassures that "the leg itself" is fine; joints, circulation and clots are
+    named where people ask about the hip, knee, calf and foot."""
+    from scripts.readability import passages
+
+    assert not [p.where for p in passages(kb) if "leg itself is" in p.text.lower()]
+    assert "hip joint itself" in kb.regions["hip"].explanation
+    assert "knee itself" in kb.regions["knee"].explanation
+    assert "blood clot" in kb.regions["calf"].explanation
+    assert "blood flow" in kb.regions["calf"].explanation
+    assert "foot or ankle itself" in kb.regions["foot"].explanation
+
+
+def test_an_escalation_must_say_what_completes_it(kb_copy):
+    def no_needs(data):
+        flag = next(f for f in data["red_flags"] if f["id"] == "blood_clot_lungs")
+        flag.pop("needs")
+
+    _edit(kb_copy / "red_flags.yml", no_needs)
+    with pytest.raises(KnowledgeBaseError, match=r"'blood_clot_lungs'.*escalates needs"):
+        load_knowledge(kb_copy)

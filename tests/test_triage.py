@@ -216,3 +216,93 @@ def test_staff_command_lists_recorded_red_flags(database, capsys):
     assert main(["triage", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "EMERGENCY" in out and "major_trauma" in out and "fell off a ladder" in out
+
+
+# --- the clinical review's new signs: blood clots, pregnancy, advice -------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("my calf is swollen, red and hot", ["blood_clot"]),
+        ("my calf is swollen, red and hot and I'm short of breath", ["blood_clot_lungs"]),
+        ("My calf is swollen and red. I'm also short of breath.", ["blood_clot_lungs"]),
+        ("my calf is swollen but no shortness of breath", ["blood_clot"]),
+        ("I'm 28 weeks pregnant and my lower back really hurts", ["pregnancy_back_pain"]),
+        ("I'm pregnant and bleeding a little, and my back aches", ["pregnancy_warning"]),
+        ("I'm 30 weeks pregnant, can I have a massage?", []),
+        ("my wife is pregnant and bleeding", []),
+    ],
+)
+def test_blood_clot_and_pregnancy_signs(text, expected):
+    """A swollen, red, hot calf is same-day care, with breathlessness anywhere in the message
+    an emergency (the emergency answer already covers the same-day one)."""
+    hits = red_flags_in(text)
+    urgent = [h.id for h in hits if h.route != "same_day"] or [h.id for h in hits]
+    assert urgent == expected
+
+
+def test_advice_signs_are_not_red_flags():
+    from actions.triage import advice_in
+
+    for text, flag in [
+        ("I'm 67 and my back started hurting last week", "age_new_pain"),
+        ("I'm 17 and my back hurts after football", "age_new_pain"),
+        ("I have psoriasis and my lower back has been stiff for months", "inflammatory_conditions"),
+        ("my back is stiff in the morning but gets better when I move", "inflammatory_pattern"),
+    ]:
+        assert red_flags_in(text) == [], text
+        assert [h.id for h in advice_in(text)] == [flag], text
+    for text in (
+        "I'm 67 and want to know your prices",  # no pain
+        "my mum is 75 and her back hurts",  # someone else
+        "I have pain for 60 days",  # a number, not an age
+    ):
+        assert advice_in(text) == [], text
+
+
+def test_maternity_reply_sends_to_the_midwife_first(kb, database):
+    messages, events = triage("I'm 32 weeks pregnant and my back aches and comes in waves")
+    text = messages[0]["text"]
+    assert text.startswith("Please call your midwife")
+    assert kb.red_flags["pregnancy_back_pain"].reason in text
+    assert kb.clinic.emergency_number in text  # lost feeling: the emergency number
+    assert slot_values(events)["triage_level"] == "urgent"
+
+
+def test_a_swollen_calf_with_breathlessness_is_an_emergency(kb, database):
+    messages, events = triage("My calf is swollen and red. Now I'm short of breath too.")
+    text = messages[0]["text"]
+    assert kb.red_flags["blood_clot_lungs"].reason in text
+    assert kb.clinic.emergency_number in text
+    assert kb.red_flags["blood_clot"].reason not in text  # covered by the emergency answer
+    assert slot_values(events)["triage_level"] == "emergency"
+
+
+def test_advice_goes_with_a_same_day_reply_but_not_an_emergency(kb, database):
+    same_day, _ = triage("I'm 70, I have a fever and my back hurts")
+    texts = [m["text"] for m in same_day]
+    assert any(kb.red_flags["age_new_pain"].reason in t for t in texts)
+    emergency, _ = triage("I'm 70 and I've lost control of my bladder, my back hurts")
+    assert not any(kb.red_flags["age_new_pain"].reason in m["text"] for m in emergency)
+
+
+def test_a_later_message_can_complete_an_earlier_red_flag(kb, database):
+    """Breathlessness after a swollen calf (`escalates`), with the same negation and context
+    rules: "no shortness of breath" or someone else's breathlessness does not count."""
+    from conftest import make_tracker, run_action
+
+    from actions.triage import ActionTriageRedFlag, escalations
+
+    earlier = ["blood_clot"]
+    assert [h.id for h in escalations("also I'm a bit short of breath", earlier)] == [
+        "blood_clot_lungs"
+    ]
+    assert escalations("no shortness of breath though", earlier) == []
+    assert escalations("my husband is short of breath", earlier) == []
+    assert escalations("also I'm a bit short of breath", ["fever_infection"]) == []
+    tracker = make_tracker("also I'm a bit short of breath", [], {"red_flags": earlier})
+    messages, events = run_action(ActionTriageRedFlag(), tracker)
+    assert kb.red_flags["blood_clot_lungs"].reason in messages[0]["text"]
+    assert slot_values(events)["triage_level"] == "emergency"
+    assert slot_values(events)["red_flags"] == ["blood_clot", "blood_clot_lungs"]
