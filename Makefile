@@ -27,7 +27,7 @@ help:
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
 	@echo "make eval    train the NLU from scratch and measure it, and grade every answer's"
-	@echo "             reading level: reports/nlu/, reports/readability/ (about 45 min)"
+	@echo "             reading level: reports/nlu/, reports/readability/ (about 50 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
