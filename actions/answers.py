@@ -202,14 +202,14 @@ def explain_condition(kb: KnowledgeBase, condition: Condition, ask: Ask) -> list
     """What a condition is, noting when the person used another name for it, or a word for
     something related but different."""
     messages = []
-    used = _names_used(ask, condition)
-    related = [term for t in used if (term := _related_term(condition, t))]
+    used = {t: _related_term(condition, t) for t in _names_used(ask, condition)}
+    related = [term for term in used.values() if term]
     if related:
         note = condition.related_note
         messages.append(
             bubble(say("related_term", term=related[0], name=condition.name, note=note))
         )
-    names = [t for t in used if not _related_term(condition, t)]
+    names = [t for t, term in used.items() if not term]
     if len(names) >= 2:
         terms = " and ".join(f'"{t}"' for t in names)
         messages.append(bubble(say("same_condition", terms=terms, name=condition.name)))

@@ -34,7 +34,10 @@ ROUTE_ORDER = {"crisis": 0, "emergency": 1, "maternity": 2, "same_day": 3, "see_
 TIER_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 #: Tiers that make a red flag (the triage answer replaces any other flow); `soon` is advice.
 RED_FLAG_TIERS = frozenset({"emergency", "urgent"})
+ADVICE_TIERS = frozenset({"soon"})
 ADVICE_KEY = "advice"  # where advice hits (tier soon) go in the parse result
+#: Routes whose answer already covers the same-day signs: those are named, not repeated.
+COVERING_ROUTES = ("emergency", "maternity")
 MAX_SCOPE = 10  # words a ConText cue reaches
 
 logger = logging.getLogger(__name__)
@@ -296,6 +299,18 @@ def _typo_corrected(doc, kb: KnowledgeBase) -> str | None:
     return "".join(parts) if changed else None
 
 
+def _ordered(hits) -> list[RedFlagHit]:
+    """Most urgent route first, then in text order."""
+    return sorted(hits, key=lambda h: (ROUTE_ORDER[h.route], h.start))
+
+
+def _excluded(span, excluded: list[tuple[str, int, int]]) -> bool:
+    """Whether a match lies inside one of its flag's exclusions ("hay fever")."""
+    return any(
+        label == span.label_ and s <= span.start and span.end <= e for label, s, e in excluded
+    )
+
+
 def _hits_in(doc, kb: KnowledgeBase, needs: NeedsChecker, source=None) -> dict[str, RedFlagHit]:
     """Red flags that count in `doc`; spans are reported from `source` (the original doc
     when `doc` is its typo-corrected copy)."""
@@ -306,9 +321,7 @@ def _hits_in(doc, kb: KnowledgeBase, needs: NeedsChecker, source=None) -> dict[s
         flag = kb.red_flags.get(span.label_)
         if flag is None or span.label_ in hits or not _counts(span, flag, kb):
             continue
-        if any(label == flag.id and s <= span.start and span.end <= e for label, s, e in excluded):
-            continue
-        if not needs.met(doc, flag.id):
+        if _excluded(span, excluded) or not needs.met(doc, flag.id):
             continue
         original = source[span.start : span.end]
         hits[flag.id] = RedFlagHit(
@@ -449,7 +462,7 @@ def detect_signs(doc, nlp, kb: KnowledgeBase | None = None) -> list[RedFlagHit]:
         if len(fixed) == len(doc):
             for flag_id, hit in _hits_in(context(together(fixed)), kb, needs, doc).items():
                 hits.setdefault(flag_id, hit)
-    return sorted(hits.values(), key=lambda h: (ROUTE_ORDER[h.route], h.start))
+    return _ordered(hits.values())
 
 
 def sign_mentions(text: str, kb: KnowledgeBase | None = None) -> list[tuple[str, int, int]]:
@@ -467,14 +480,12 @@ def sign_mentions(text: str, kb: KnowledgeBase | None = None) -> list[tuple[str,
     for span in doc.spans.get(RED_FLAG_SPANS, []):
         flag = kb.red_flags.get(span.label_)
         extra = needs.found(doc, flag.id) if flag is not None else None
-        if flag is None or extra is None:
-            continue
-        if any(label == flag.id and s <= span.start and span.end <= e for label, s, e in excluded):
+        if flag is None or extra is None or _excluded(span, excluded):
             continue
         # the words a flag needs are part of its mention ("a fever" in pregnancy)
         parts = [(span.start, span.end), *extra]
         found.append((ROUTE_ORDER[flag.route], flag.id, span, parts))
-    kept: list[tuple[str, object, list]] = []
+    kept: list[tuple[str, Any, list[tuple[int, int]]]] = []
     for _, flag_id, span, parts in sorted(found, key=lambda f: (f[0], f[1], f[2].start)):
         overlaps = any(
             s < e2 and s2 < e for _, _, done in kept for s, e in parts for s2, e2 in done
@@ -507,8 +518,7 @@ def escalations(text: str, earlier: list[str] | None, kb: KnowledgeBase | None =
     if not spans:
         return []
     doc.spans[RED_FLAG_SPANS] = spans
-    hits = _hits_in(annotator(nlp, kb)(doc), kb, needs)
-    return sorted(hits.values(), key=lambda h: (ROUTE_ORDER[h.route], h.start))
+    return _ordered(_hits_in(annotator(nlp, kb)(doc), kb, needs).values())
 
 
 def split_signs(hits: list[RedFlagHit]) -> tuple[list[RedFlagHit], list[RedFlagHit]]:
@@ -585,14 +595,14 @@ def findings_in(text: str) -> Findings:
 # --- the triage reply -------------------------------------------------------------------
 
 
-def hits_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
-    """The hits the NLU component attached to a message, or a fresh detection on its text
-    (a hand-typed "/red_flag" payload carries none)."""
+def _parsed_hits(message: dict[str, Any], key: str, tiers) -> list[RedFlagHit]:
+    """The hits the NLU component stored under `key`, for flags of `tiers` only (a parse is
+    the user's to type: "/red_flag{...}" can carry anything)."""
     kb = knowledge()
     hits = []
-    for raw in message.get(RED_FLAGS_KEY) or []:
+    for raw in message.get(key) or []:
         flag = kb.red_flags.get(str(raw.get("id")))
-        if flag is not None:
+        if flag is not None and flag.tier in tiers:
             hits.append(
                 RedFlagHit(
                     flag.id,
@@ -603,10 +613,23 @@ def hits_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
                     int(raw.get("end") or 0),
                 )
             )
+    return hits
+
+
+def _typed(message: dict[str, Any]) -> str:
+    """The message's text when a person typed it (not a button payload)."""
     text = message.get("text") or ""
-    if not hits and text and not text.startswith("/"):
+    return "" if text.startswith("/") else text
+
+
+def hits_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
+    """The red flags the NLU component attached to a message, or a fresh detection on its
+    text (a hand-typed "/red_flag" payload carries none)."""
+    hits = _parsed_hits(message, RED_FLAGS_KEY, RED_FLAG_TIERS)
+    text = _typed(message)
+    if not hits and text:
         hits = red_flags_in(text)
-    return sorted(hits, key=lambda h: (ROUTE_ORDER[h.route], h.start))
+    return _ordered(hits)
 
 
 def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> list[str]:
@@ -631,13 +654,13 @@ def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> lis
         flag = kb.red_flags[routed[0].id]
         text = say(f"triage_{route}", reason=flag.reason, **fields)
         others = [kb.red_flags[h.id].name for h in routed[1:]]
-        if route in ("emergency", "maternity"):
+        if route in COVERING_ROUTES:
             # this answer already covers the less urgent ones: name them only
             others += [kb.red_flags[h.id].name for h in flags if h.route == "same_day"]
         if others:
             text += " " + say("triage_also", names="; ".join(others).lower())
         messages.append(text)
-        if route in ("emergency", "maternity"):
+        if route in COVERING_ROUTES:
             covered = True
             break
     if not covered:
@@ -659,16 +682,10 @@ def advice_texts(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> lis
 def advice_from_parse(message: dict[str, Any]) -> list[RedFlagHit]:
     """The advice hits the NLU component attached to a message, or a fresh detection on its
     text when the parse carries none (an older model, or a test's hand-made tracker)."""
-    kb = knowledge()
     if ADVICE_KEY in message:
-        hits = []
-        for raw in message.get(ADVICE_KEY) or []:
-            flag = kb.red_flags.get(str(raw.get("id")))
-            if flag is not None and flag.tier not in RED_FLAG_TIERS:
-                hits.append(RedFlagHit(flag.id, flag.tier, flag.route, "", 0, 0))
-        return hits
-    text = message.get("text") or ""
-    return advice_in(text) if text and not text.startswith("/") else []
+        return _parsed_hits(message, ADVICE_KEY, ADVICE_TIERS)
+    text = _typed(message)
+    return advice_in(text) if text else []
 
 
 def advice_messages(message: dict[str, Any]) -> list[str]:
