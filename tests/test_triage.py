@@ -171,7 +171,7 @@ def test_crisis_reply_gives_the_crisis_line(kb, database):
 
 def test_a_red_flag_ends_any_form_and_keeps_the_highest_level(database):
     _, events = triage(
-        "I've got a fever", slots={"triage_level": "emergency"}, active_loop="intake_form"
+        "I've got a fever", slots={"triage_level": "emergency"}, active_loop="appointment_form"
     )
     assert {"event": "active_loop", "name": None, "timestamp": None} in events
     assert slot_values(events)["requested_slot"] is None
