@@ -46,9 +46,10 @@ class Answer:
     messages: list[Message]
     condition: str | None = None
     treatment: str | None = None
+    subject: str | None = None  # "case": the patient's own problem
 
     def events(self) -> list[EventType]:
-        out: list[EventType] = []
+        out: list[EventType] = [SlotSet("topic", self.subject)] if self.subject else []
         if self.condition:
             out += [SlotSet("condition", self.condition), SlotSet("topic", "condition")]
         if self.treatment:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import button, lower_first
@@ -48,4 +48,14 @@ class ActionAnswerFaq(Action):
             messages.append(offer)
         for m in messages:
             dispatcher.utter_message(text=m["text"], buttons=m["buttons"] or None)
-        return []
+        return subject_events(kb, faq_id)
+
+
+def subject_events(kb: KnowledgeBase, faq_id: str) -> list[EventType]:
+    """A FAQ about a treatment or condition makes it the subject ("does it hurt?" next)."""
+    faq = kb.faqs[faq_id]
+    if faq.treatment:
+        return [SlotSet("treatment", faq.treatment), SlotSet("topic", "treatment")]
+    if faq.condition:
+        return [SlotSet("condition", faq.condition), SlotSet("topic", "condition")]
+    return []
