@@ -27,8 +27,8 @@ from actions.triage import RED_FLAG_INTENT, TRIAGE_ACTION, escalations
 
 RED_FLAGS_SLOT = "red_flags"  # the flags reported so far (set by the triage action)
 
-#: RulePolicy's priority is 6; ties on confidence go to the higher priority.
-PRIORITY = 7
+#: RulePolicy's priority is 6 and ContextPolicy's 7; ties on confidence go to the higher one.
+PRIORITY = 8
 
 
 @DefaultV1Recipe.register(
