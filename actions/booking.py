@@ -23,8 +23,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import clinic_fields, say
 from actions.availability import Slot, clinic_now, nearest_free_slots
+from actions.case import Case, read_piece, short_reason, summary
 from actions.forms import ExplainingFormValidation
 from actions.knowledge import Clinic, knowledge, side_config
+from actions.subject import is_question
 from actions.validation import (
     Preference,
     PreferenceProblem,
@@ -37,7 +39,8 @@ from actions.validation import (
 
 logger = logging.getLogger(__name__)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ORDINALS = {"first": 0, "1": 0, "one": 0, "second": 1, "2": 1, "two": 1, "third": 2, "3": 2}
+ORDINALS = {"first": 0, "1": 0, "1st": 0, "one": 0, "second": 1, "2": 1, "2nd": 1, "two": 1}
+ORDINALS |= {"third": 2, "3": 2, "3rd": 2, "three": 2}
 #: Intents that are never an answer to "what would you like to be seen for?".
 NOT_A_REASON = frozenset(
     {"red_flag", "stop", "request_human", "cancel_appointment", "reschedule_appointment"}
@@ -92,12 +95,23 @@ def red_flag_warning(tracker: Tracker, dispatcher: CollectingDispatcher) -> None
 # --- what the person said -------------------------------------------------------------------
 
 
-def reason_from_conversation(tracker: Tracker) -> str | None:
-    """A short reason for the visit from what was discussed: condition, else symptoms."""
+def reason_from_conversation(tracker: Tracker, case: Case | None = None) -> str | None:
+    """A short reason for the visit from what was discussed: the patient's own case when
+    that is the subject, else the condition or treatment discussed, else any case or symptoms."""
     kb = knowledge()
+    case = case or Case.from_slot(tracker.get_slot("case"))
+    topic = tracker.get_slot("topic")
+    from_case = short_reason(case, kb)
+    if topic == "case" and from_case:
+        return from_case
     condition = tracker.get_slot("condition")
     if condition in kb.conditions:
         return kb.conditions[condition].name
+    treatment = tracker.get_slot("treatment")
+    if topic == "treatment" and treatment in kb.treatments:
+        return kb.treatments[treatment].name
+    if from_case:
+        return from_case
     symptoms = [kb.symptoms[s].name for s in tracker.get_slot("symptoms") or [] if s in kb.symptoms]
     if symptoms:
         return ", ".join(symptoms[:3]).capitalize()
@@ -184,10 +198,32 @@ def contact_text(phone: str | None, email: str | None) -> str:
 # --- validation shared by the forms ----------------------------------------------------------
 
 
+#: Slots answered in free text, which a statement the classifier took for a FAQ still answers.
+FREE_TEXT_SLOTS = frozenset(
+    {"patient_type", "preferred_time", "appointment_slot", "patient_name", "patient_contact"}
+)
+
+
 class BookingSlotValidation(ExplainingFormValidation):
     """Validators for slots the booking, reschedule and call-back forms share."""
 
     restarts = frozenset({"booking_confirmed"})
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """A statement taken for a clinic FAQ ("it's my first time") answers the question
+        asked; a real question is left alone, so the form rejects it and the FAQ rule
+        answers it before the question is asked again."""
+        events = await super().get_extraction_events(dispatcher, tracker, domain)
+        asked = tracker.get_slot("requested_slot")
+        said = (tracker.latest_message.get("text") or "").strip()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        answered = any(e.get("name") == asked for e in events)
+        typed = bool(said) and not said.startswith("/") and not is_question(said)
+        if intent == "faq" and asked in FREE_TEXT_SLOTS and typed and not answered:
+            events.append(SlotSet(asked, said))
+        return events
 
     def validate_preferred_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -208,8 +244,11 @@ class BookingSlotValidation(ExplainingFormValidation):
         key = answer if Slot.from_key(answer) else pick_offered(answer, offered)
         if key and (key in offered or Slot.from_key(key) in offers_for(tracker, limit=50)):
             return {"appointment_slot": key}
-        # Not one of the offers: perhaps another day or time ("Friday morning instead").
-        result = parse_preference(answer, now=clinic_now(), **self._horizon())
+        # Not one of the offers: perhaps another day or time ("Friday morning instead");
+        # "the afternoon" alone keeps the day asked for.
+        result = changed_time(answer, tracker) or parse_preference(
+            answer, now=clinic_now(), **self._horizon()
+        )
         if isinstance(result, Preference):
             return {e["name"]: e["value"] for e in window_events(result)}
         message = preference_problem(result)
@@ -240,9 +279,102 @@ class BookingSlotValidation(ExplainingFormValidation):
         return {"tz": clinic.timezone, "horizon_days": clinic.booking.horizon_days}
 
 
+#: Words that say a time is a change of mind, not a slot pick ("make it the afternoon").
+CHANGE_WORDS = re.compile(
+    r"\b(instead|actually|change|make it|rather|prefer|can we do|could we do|how about|what about"
+    r"|move it|switch)\b",
+    re.I,
+)
+TIME_OF_DAY_ONLY = re.compile(r"^\W*(?:the |in the )?(morning|afternoon|evening)\W*$", re.I)
+_TIME_OF_DAY = re.compile(r"\b(?:the |in the )?(morning|afternoon|evening)\b", re.I)
+_DAY_WORDS = re.compile(
+    r"\b(today|tomorrow|tmrw|tommorow|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|monday"
+    r"|tuesday|wednesday|thursday|friday|saturday|sunday|week|weekend|\d{1,2}(st|nd|rd|th)"
+    r"|january|february|march|april|may|june|july|august|september|october|november|december)\b",
+    re.I,
+)
+
+
+def changed_time(text: str, tracker: Tracker) -> Preference | None:
+    """A new preferred time in a change of mind; "the afternoon" keeps the day asked for."""
+    horizon = BookingSlotValidation._horizon()
+    if not _DAY_WORDS.search(text) and _TIME_OF_DAY.search(text):
+        earlier = (tracker.get_slot("preferred_time") or "").split(",")[0]
+        day = re.sub(r"\bany\b|\(.*?\)", " ", earlier).strip()
+        text = f"{day} {_TIME_OF_DAY.search(text).group(1)}" if day else text
+    result = parse_preference(text, now=clinic_now(), **horizon)
+    return result if isinstance(result, Preference) else None
+
+
+def booking_changes(tracker: Tracker) -> dict[str, Any]:
+    """An earlier answer changed at a later step of the booking: "make it the afternoon",
+    "use my email instead: ...", "actually I've been before", "my name is ...". The changed
+    slots go through their validators again, and the read-back is asked afresh."""
+    asked = tracker.get_slot("requested_slot")
+    said = (tracker.latest_message.get("text") or "").strip()
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if not asked or not said or said.startswith("/") or intent in ("faq", "stop"):
+        return {}
+    order = ("booking_reason", "patient_type", "preferred_time", "appointment_slot")
+    order += ("patient_name", "patient_contact", "booking_confirmed")
+    done = order[: order.index(asked)] if asked in order else ()
+    changes: dict[str, Any] = {}
+    if "patient_contact" in done or (asked == "patient_name" and "@" in said):
+        phone, email = normalise_contact(said, region=knowledge().clinic.country)
+        if phone or email:
+            changes["patient_contact"] = said
+    if "patient_type" in done and not QUESTION_START.match(said):
+        kind = parse_patient_type(said)
+        if kind and kind != tracker.get_slot("patient_type") and CHANGE_WORDS.search(said):
+            changes["patient_type"] = kind
+    if "appointment_slot" in done and (CHANGE_WORDS.search(said) or TIME_OF_DAY_ONLY.match(said)):
+        preference = changed_time(said, tracker)
+        if preference is not None:
+            changes.update({e["name"]: e["value"] for e in window_events(preference)})
+    if "patient_name" in done and re.match(r"\s*(?:actually |sorry,? )?my name is\b", said, re.I):
+        name = normalise_name(said)
+        if name:
+            changes["patient_name"] = name
+    if changes and "booking_confirmed" in (*done, asked):
+        changes["booking_confirmed"] = None
+    return changes
+
+
+def answers_ahead(tracker: Tracker) -> dict[str, Any]:
+    """A later step answered with this one: "first visit, Friday morning if possible" gives
+    the preferred time as well as the patient type."""
+    asked = tracker.get_slot("requested_slot")
+    said = (tracker.latest_message.get("text") or "").strip()
+    if asked not in ("booking_reason", "patient_type") or said.startswith("/"):
+        return {}
+    if tracker.get_slot("preferred_time") or QUESTION_START.match(said):
+        return {}
+    if not (_DAY_WORDS.search(said) or _TIME_OF_DAY.search(said)):
+        return {}
+    result = parse_preference(said, now=clinic_now(), **BookingSlotValidation._horizon())
+    if not isinstance(result, Preference):
+        return {}
+    return {e["name"]: e["value"] for e in window_events(result)}
+
+
 class ValidateAppointmentForm(BookingSlotValidation):
     def name(self) -> str:
         return "validate_appointment_form"
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await super().get_extraction_events(dispatcher, tracker, domain)
+        changes = booking_changes(tracker)
+        if changes:
+            # The answer changed an earlier step: it is not an answer to this one.
+            asked = tracker.get_slot("requested_slot")
+            events = [e for e in events if e.get("name") != asked]
+            events += [SlotSet(asked, None)] if asked not in changes else []
+            events += [SlotSet(name, value) for name, value in changes.items()]
+        else:
+            events += [SlotSet(name, value) for name, value in answers_ahead(tracker).items()]
+        return events
 
     async def extract_booking_reason(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -280,6 +412,8 @@ class ValidateAppointmentForm(BookingSlotValidation):
     ) -> dict[str, Any]:
         if value is True:
             return {"booking_confirmed": True}
+        if value is None:  # an earlier answer was changed: read the booking back again
+            return {"booking_confirmed": None}
         dispatcher.utter_message(text=text("pick_again"))
         return {"booking_confirmed": None, "appointment_slot": None, "offered_slots": None}
 
@@ -348,8 +482,10 @@ class AskBookingConfirmed(Action):
 
 
 class ActionPrepareBooking(Action):
-    """Before the form: warn after a red flag, and pre-fill what the conversation told us
-    (the reason, and a time if the request named one: "Thursday afternoon about my sciatica")."""
+    """Before the form: warn after a red flag, and pre-fill what the conversation told us:
+    the reason (the patient's case, or the condition discussed), a story told in the same
+    message ("my back has been sore for a week, can I book?"), and a time from this message
+    or an earlier one ("can I come Thursday?" ... "yes please book")."""
 
     def name(self) -> str:
         return "action_prepare_booking"
@@ -360,15 +496,68 @@ class ActionPrepareBooking(Action):
         red_flag_warning(tracker, dispatcher)
         events: list[EventType] = [SlotSet(name, None) for name in FRESH_BOOKING]
         events += [SlotSet("booking_confirmed", None), SlotSet("form_failures", None)]
-        reason = reason_from_conversation(tracker)
+        said = tracker.latest_message.get("text") or ""
+        case = Case.from_slot(tracker.get_slot("case"))
+        if not said.startswith("/"):
+            kb = knowledge()
+            if case.merge(read_piece(said, kb)):
+                events += [
+                    SlotSet("case", case.as_slot()),
+                    SlotSet("symptoms", case.symptoms),
+                    SlotSet("intake_summary", summary(case, kb)),
+                    SlotSet("topic", "case"),
+                ]
+                tracker.slots["topic"] = "case"
+            kind = parse_patient_type(said)  # "can I book a first appointment?"
+            if kind and not tracker.get_slot("patient_type") and SAYS_PATIENT_TYPE.search(said):
+                events.append(SlotSet("patient_type", kind))
+        reason = reason_from_conversation(tracker, case)
         if reason:
             events.append(SlotSet("booking_reason", reason))
-        said = tracker.latest_message.get("text") or ""
-        if not said.startswith("/"):
-            result = parse_preference(said, now=clinic_now(), **BookingSlotValidation._horizon())
-            if isinstance(result, Preference):
-                events += window_events(result)
+        preference = time_from_conversation(tracker)
+        if preference is not None:
+            events += window_events(preference)
         return events
+
+
+#: Words that say in a booking request whether the patient has been before ("again" does not).
+SAYS_PATIENT_TYPE = re.compile(
+    r"\b(first (visit|time|appointment)|new patient|been (to you|there|here|in) before|been before"
+    r"|seen you|existing patient|returning|not been|never been)\b",
+    re.I,
+)
+#: A day the patient is free on ("I'm off work Tuesday", "Thursday suits me").
+AVAILABLE = re.compile(
+    r"\b(off work|day off|i'?m off|im off|free|available|suits|works for me|can do|could do"
+    r"|can come|could come|come in)\b",
+    re.I,
+)
+#: A day that says when the pain started, not when to come ("since Monday").
+NOT_A_WISH = re.compile(r"\b(since|last|ago|started|began|from)\b", re.I)
+
+
+def time_from_conversation(tracker: Tracker) -> Preference | None:
+    """A time the patient asked for: in the booking request, or in an earlier message of
+    this session that asked to come in ("could I come in on Thursday?") or said when they
+    are free ("I'm off work Tuesday")."""
+    horizon = BookingSlotValidation._horizon()
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") != "user":
+            continue
+        said = event.get("text") or ""
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        latest = said == (tracker.latest_message.get("text") or "")
+        asked_for = latest or intent == "request_appointment" or AVAILABLE.search(said)
+        if said.startswith("/") or not asked_for or (not latest and NOT_A_WISH.search(said)):
+            continue
+        if not _DAY_WORDS.search(said) and not _TIME_OF_DAY.search(said):
+            continue  # "I'd like to book": no time in it (and "3 weeks" is not one)
+        result = parse_preference(said, now=clinic_now(), **horizon)
+        if isinstance(result, Preference):
+            return result
+    return None
 
 
 class ActionBookAppointment(Action):
