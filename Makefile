@@ -26,8 +26,9 @@ help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
-	@echo "make eval    train the NLU from scratch and measure it, and grade every answer's"
-	@echo "             reading level: reports/nlu/, reports/readability/ (about 50 min)"
+	@echo "make eval    train the NLU from scratch and measure it, play the multi-turn patient"
+	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
+	@echo "             reports/multiturn/, reports/readability/ (about 55 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
@@ -83,9 +84,11 @@ test: lint validate pytest stories
 	@echo "All checks passed."
 
 # Not part of `make test`: six trainings. Held-out sets, 5-fold CV, ../shared/eval; then the
+# multi-turn conversations through the trained model (tests/conversations/), and the
 # plain-language grades of every patient-facing text.
-eval: venv kb
+eval: venv kb $(MODEL)
 	$(PY) scripts/nlu_report.py
+	$(PY) scripts/multiturn_report.py --model $(MODEL) --out reports/multiturn
 	$(PY) scripts/readability.py --out reports/readability
 
 lock:

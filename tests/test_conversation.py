@@ -90,42 +90,39 @@ def test_a_hand_typed_payload_with_a_wrong_value_gets_a_reply_and_breaks_nothing
     assert sciatica.causes[0] in texts(chat("what causes it?"))
 
 
-def test_a_clinic_question_during_the_intake_is_answered_not_stored(chat, kb):
+def test_a_clinic_question_during_the_story_is_answered_then_the_story_goes_on(chat, kb):
     chat("I get a sharp pain in my lower back when I bend over, for two weeks")
-    chat("yes please")
-    asked = chat.slot("requested_slot")
-    assert asked == "intake_travel"
+    asked = chat.slot("case_asking")
+    assert asked == "travel"
     reply = texts(chat("where can I park?"))
     assert kb.clinic.practice.parking in reply
-    assert chat.slot(asked) is None and chat.slot("requested_slot") == asked
+    assert chat.slot("case")["travel"] is None
+    chat("down to my knee")
+    assert chat.slot("case")["travel"] == "down to the knee"
 
 
-def test_symptom_check_then_intake_then_a_red_flag_ends_the_form(chat, kb):
+def test_symptom_check_then_fragments_then_a_red_flag(chat, kb):
     reply = texts(chat("I get a sharp pain in my lower back when I bend over, for two weeks"))
     assert "commonly linked to" in reply and "not a diagnosis" in reply
-    assert chat.slot("intake_duration") == "2 weeks"
-    first_question = texts(chat("yes please"))
-    assert "travel down your leg" in first_question
-    assert chat.slot("requested_slot") == "intake_travel"
+    assert "Shall I ask" not in reply and "travel down your leg" in reply
+    assert chat.slot("case")["duration"] == "2 weeks"
     texts(chat("down to my knee"))
-    assert chat.slot("intake_travel") == "down to the knee"
+    assert chat.slot("case")["travel"] == "down to the knee"
     urgent = texts(chat("oh and I've had a high temperature since last night"))
     assert kb.clinic.urgent_care in urgent
     assert chat.slot("triage_level") == "urgent"
-    assert chat.slot("requested_slot") is None  # the intake is over
     assert "virtual assistant" in texts(chat("are you a bot?"))  # and the chat goes on
 
 
-def test_a_complete_intake_leaves_a_summary(chat):
+def test_a_story_in_pieces_leaves_a_summary(chat):
     chat("my lower back aches after sitting at work, for about 3 weeks")
-    chat("yes")
-    for answer in ("it stays in my back", "about a 5", "worse when I sit, better when I walk"):
-        if chat.slot("requested_slot") is None:
+    for answer in ("it stays in my back", "no reason really", "about a 5", "sitting", "no"):
+        if chat.slot("case_asking") is None:
             break
         chat(answer)
     summary = chat.slot("intake_summary")
-    assert "How long: 3 weeks" in summary
-    assert chat.slot("requested_slot") is None
+    assert "How long: 3 weeks" in summary and "Travels: stays in the back" in summary
+    assert chat.slot("case_asking") is None
 
 
 # --- clinic FAQs, out of scope, the two-stage fallback, two questions at once ------------
