@@ -168,7 +168,8 @@ def offers_for(tracker: Tracker, limit: int = 3) -> list[Slot]:
 def pick_offered(answer: str, offered: list[str]) -> str | None:
     """The offered slot key an answer points at: "the second one", "2", "10:30", "Friday"."""
     slots = [s for s in (Slot.from_key(k) for k in offered) if s]
-    lowered = answer.lower()
+    # "first visit" / "first time" says who they are, not which slot.
+    lowered = re.sub(r"\b(first|1st) (visit|time|appointment)\b", " ", answer.lower())
     words = re.findall(r"[a-z0-9]+", lowered)
     if "last" in words and slots:
         return slots[-1].key()
@@ -330,7 +331,8 @@ def booking_changes(tracker: Tracker) -> dict[str, Any]:
     if "appointment_slot" in done and (CHANGE_WORDS.search(said) or TIME_OF_DAY_ONLY.match(said)):
         preference = changed_time(said, tracker)
         if preference is not None:
-            changes.update({e["name"]: e["value"] for e in window_events(preference)})
+            # validate_preferred_time turns it into the window (and forgets the old offers).
+            changes.update({"preferred_time": preference.description, "appointment_slot": None})
     if "patient_name" in done and re.match(r"\s*(?:actually |sorry,? )?my name is\b", said, re.I):
         name = normalise_name(said)
         if name:
@@ -354,7 +356,7 @@ def answers_ahead(tracker: Tracker) -> dict[str, Any]:
     result = parse_preference(said, now=clinic_now(), **BookingSlotValidation._horizon())
     if not isinstance(result, Preference):
         return {}
-    return {e["name"]: e["value"] for e in window_events(result)}
+    return {"preferred_time": result.description}  # validated into the window
 
 
 class ValidateAppointmentForm(BookingSlotValidation):

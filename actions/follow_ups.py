@@ -42,6 +42,7 @@ from actions.subject import (
     related_sentences,
     subject_texts,
 )
+from actions.symptom_check import ASKING_SLOT, question
 
 #: Clinic FAQs that answer a follow-up whatever the subject.
 SESSIONS_FAQ = "how_many_visits"
@@ -240,7 +241,12 @@ class ActionFollowUp(KnowledgeAction):
                 return Answer(condition_follow_up(kb, c, kind, ask, self.text), condition=c.id)
         case = Case.from_slot(self.tracker.get_slot("case"))
         flagged = self.tracker.get_slot("triage_level") in ("emergency", "urgent")
-        return Answer(case_follow_up(kb, case, kind, flagged, self.text), subject="case")
+        messages = case_follow_up(kb, case, kind, flagged, self.text)
+        asking = self.tracker.get_slot(ASKING_SLOT)
+        if asking:
+            # The question the story was at is still open: ask it again after the answer.
+            messages.append(question(asking))
+        return Answer(messages, subject="case")
 
     def without_situations(self, ask: Ask) -> Ask:
         """ "What if I've had a spinal fusion?": a treatment named after "if" is the patient's

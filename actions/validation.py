@@ -679,6 +679,13 @@ _REFUSAL_WORDS = {"not", "don't", "dont", "rather", "why", "what", "prefer", "wa
 _QUESTION_WORDS = {"how", "what's", "whats", "where", "when", "which", "does", "is", "are"}
 
 
+_PICK_RE = re.compile(
+    r"\b(first|second|third|last|next|other) (one|slot|time|option|please)\b|^(the )?(first|second"
+    r"|third|last)$",
+    re.I,
+)
+
+
 def normalise_name(text: str) -> str | None:
     """A person's name without lead-ins ('my name is'), or None if it is not a name.
 
@@ -697,6 +704,8 @@ def normalise_name(text: str) -> str | None:
         return None
     lowered = {token.lower().strip(".") for token in tokens}
     if name.lower().strip(".") in _NOT_NAMES or lowered & (_REFUSAL_WORDS | _QUESTION_WORDS):
+        return None
+    if _PICK_RE.search(name):  # "the first one", "second please": a choice, not a name
         return None
     if name.islower() or name.isupper():
         name = name.title()

@@ -243,6 +243,7 @@ ASIDES = frozenset(
     {
         "utter_out_of_scope",
         "action_answer_faq",
+        "action_follow_up",
         "utter_iamabot",
         "utter_you_are_welcome",
         "utter_capabilities",
@@ -260,6 +261,8 @@ def _asked_just_now(tracker: DialogueStateTracker) -> bool:
         if isinstance(event, UserUttered):
             seen_user = True
         elif seen_user and isinstance(event, ActionExecuted):
+            if event.action_name == FOLLOW_UP_ACTION and tracker.get_slot("topic") != "case":
+                return False  # a follow-up about a condition or treatment left the story
             if event.action_name == ACTION_LISTEN_NAME or event.action_name in ASIDES:
                 continue
             return event.action_name == CASE_ACTION

@@ -174,3 +174,24 @@ def test_a_faq_and_a_second_faq_in_one_message(chat, kb):
     offer = reply[-1]["buttons"][0]["payload"]
     assert offer == '/faq{"faq_topic": "insurance"}'
     assert kb.clinic.practice.insurance in texts(chat(offer))
+
+
+def test_a_change_of_mind_at_the_read_back_keeps_the_day_and_reads_back_afresh(chat):
+    """'Make it the afternoon' keeps Thursday and offers afternoon times; a new contact or
+    'the first one' as a name never slips into the booking."""
+    chat("can i book in for thursday about my sciatica")
+    chat("first visit")
+    chat("the first one")
+    assert chat.slot("patient_name") is None  # asked next; "the first one" picked a time
+    chat("Sam Lee")
+    chat("312 555 0142")
+    assert chat.slot("requested_slot") == "booking_confirmed"
+    reply = chat("make it the afternoon instead")
+    keys = [b["payload"].split('"appointment_slot": "')[1] for b in reply[-1]["buttons"]]
+    assert keys and all(int(key[11:13]) >= 12 for key in keys)  # "2026-12-10T13:00|0"
+    assert chat.slot("preferred_time").startswith("Thursday")
+    readback = texts(chat("the first one"))
+    assert "Thu" in readback and "13:" in readback and "Sam Lee" in readback
+    readback = texts(chat("use my email instead: sam@example.com"))
+    assert "sam@example.com" in readback and "Shall I book it?" in readback
+    assert "You're booked" in texts(chat("yes"))
