@@ -28,7 +28,7 @@ help:
 	@echo "make test    run every check: lint, data validation, pytest, test stories"
 	@echo "make eval    train the NLU from scratch and measure it, play the multi-turn patient"
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
-	@echo "             reports/multiturn/, reports/readability/ (about 55 min)"
+	@echo "             reports/multiturn/, reports/readability/ (about 53 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
