@@ -92,16 +92,17 @@ _LEADING_NUMBER = re.compile(
     r"^\W*(?:about |around |maybe |prob |probably |like |a )?(\d{1,3})\b"
     r"(?!\s*(?:/|days?|weeks?|wks?|months?|years?))"
 )
-#: Any number that is not a quantity of something ("bad. 8 when I try to straighten up").
-_A_NUMBER = re.compile(
-    r"\b(10|[0-9])\b(?!\s*(?:/|:|\.\d|am|pm|min|mins|minutes?|hours?|hrs?|days?|weeks?|wks?"
-    r"|months?|years?|yrs?|times|x|kg|lb|st|stone|miles?|km|flights?))"
+#: What follows a number that counts something, so is no pain score ("5 minutes", "3 flights").
+_QUANTITY = (
+    r"/|:|\.\d|am|pm|min|mins|minutes?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?"
+    r"|times|x|kg|lb|st|stone|miles?|km|flights?"
 )
+#: Any number that is not a quantity of something ("bad. 8 when I try to straighten up").
+_A_NUMBER = re.compile(rf"\b(10|[0-9])\b(?!\s*(?:{_QUANTITY}))")
 #: "a 5", "at a 6", "a solid 7", "7ish": a score without "/10" (never "a 5 minute walk").
 _A_SCORE = re.compile(
     r"\b(?:a|at|about|around|like|maybe|prob|probably|solid|easily)\s+(?:a\s+)?(?P<n>10|[0-9])"
-    r"(?:ish)?\b(?!\s*(?:/|:|\.\d|am|pm|min|mins|minutes?|hours?|hrs?|days?|weeks?|wks?|months?"
-    r"|years?|yrs?|times|x|kg|lb|st|stone|miles?|km|flights?|of|or\b|-|a side))"
+    rf"(?:ish)?\b(?!\s*(?:{_QUANTITY}|of|or\b|-|a side))"
     r"|\b(?P<ish>10|[0-9])ish\b"
 )
 _BARE_NUMBER = re.compile(r"^\D{0,12}\b(?P<n>10|[0-9])\b\D{0,20}$")

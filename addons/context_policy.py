@@ -26,13 +26,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction, confidence_scores_for
+from rasa.core.policies.policy import PolicyPrediction, confidence_scores_for
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.case import mentions_case_details
@@ -47,6 +45,7 @@ from actions.subject import (
     related_sentences,
     subject_texts,
 )
+from addons.fixed_policy import FixedPolicy
 from addons.scope_guard import SCOPE_KEY
 
 CASE_ACTION = "action_symptom_check"
@@ -112,19 +111,10 @@ DEACTIVATE = "action_deactivate_loop"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
 )
-class ContextPolicy(Policy):
+class ContextPolicy(FixedPolicy):
     """Sends story pieces and follow-ups where the conversation says they belong."""
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"priority": PRIORITY}
-
-    def train(
-        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        with self._model_storage.write_to(self._resource):
-            pass  # nothing to learn; the resource only has to exist for loading
-        return self._resource
+    PRIORITY = PRIORITY
 
     def predict_action_probabilities(
         self,
@@ -135,9 +125,7 @@ class ContextPolicy(Policy):
     ) -> PolicyPrediction:
         in_form = self.predict_in_form(tracker)
         if in_form and in_form in domain.action_names_or_texts:
-            # Outranks the form's own prediction, as RedFlagPolicy does.
-            probabilities = confidence_scores_for(in_form, 1.0, domain)
-            return self._prediction(probabilities, is_no_user_prediction=True)
+            return self._override(confidence_scores_for(in_form, 1.0, domain))
         action = self.decide(tracker)
         if action and action in domain.action_names_or_texts:
             return self._prediction(confidence_scores_for(action, 1.0, domain))

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction, confidence_scores_for
+from rasa.core.policies.policy import PolicyPrediction, confidence_scores_for
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.triage import RED_FLAG_INTENT, TRIAGE_ACTION, escalations
+from addons.fixed_policy import FixedPolicy
 
 RED_FLAGS_SLOT = "red_flags"  # the flags reported so far (set by the triage action)
 
@@ -34,19 +33,10 @@ PRIORITY = 8
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
 )
-class RedFlagPolicy(Policy):
+class RedFlagPolicy(FixedPolicy):
     """Predicts the triage action after every red-flag message."""
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"priority": PRIORITY}
-
-    def train(
-        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        with self._model_storage.write_to(self._resource):
-            pass  # nothing to learn; the resource only has to exist for loading
-        return self._resource
+    PRIORITY = PRIORITY
 
     def predict_action_probabilities(
         self,
@@ -74,7 +64,3 @@ class RedFlagPolicy(Policy):
         if not earlier or not tracker.latest_message:
             return False
         return bool(escalations(tracker.latest_message.text or "", list(earlier)))
-
-    def _override(self, probabilities: list[float]) -> PolicyPrediction:
-        """A prediction that outranks an active form's (see the module docstring)."""
-        return self._prediction(probabilities, is_no_user_prediction=True)
