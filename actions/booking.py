@@ -27,6 +27,7 @@ from actions.case import Case, read_piece, short_reason, summary
 from actions.forms import ExplainingFormValidation
 from actions.knowledge import Clinic, knowledge, side_config
 from actions.subject import is_question
+from actions.triage import advice_messages
 from actions.validation import (
     Preference,
     PreferenceProblem,
@@ -496,6 +497,8 @@ class ActionPrepareBooking(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         red_flag_warning(tracker, dispatcher)
+        for advice in advice_messages(tracker.latest_message or {}):
+            dispatcher.utter_message(text=advice)  # "new back pain after 50: see a doctor soon"
         events: list[EventType] = [SlotSet(name, None) for name in FRESH_BOOKING]
         events += [SlotSet("booking_confirmed", None), SlotSet("form_failures", None)]
         said = tracker.latest_message.get("text") or ""

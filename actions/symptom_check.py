@@ -24,7 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import book_button, bubble, bullets, button, say
+from actions.answers import book_button, bubble, bullets, button, say, wording
 from actions.case import (
     Case,
     next_question,
@@ -87,6 +87,17 @@ def symptom_links(symptoms: list[str], kb: KnowledgeBase) -> list[dict[str, Any]
     ]
 
 
+def region_notes(case: Case, kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Pain felt in the leg itself ("my calf"): what else that part can hurt from (muscle,
+    circulation, a clot), from the knowledge base's region notes."""
+    where = {case.location or ""} | set((case.travel and case.travel.split()[-1:]) or [])
+    return [
+        bubble(say("region_note", name=region.name, explanation=region.explanation))
+        for region in kb.regions.values()
+        if region.name.lower() in where and region.id in wording()["leg_regions"]
+    ][:1]
+
+
 def question(name: str) -> dict[str, Any]:
     """One case question with its buttons (intake.yml `ask`)."""
     asked = vocabulary()["ask"][name]
@@ -139,6 +150,7 @@ def case_turn(text: str, case: Case, asking: str | None, kb: KnowledgeBase) -> T
     messages: list[dict[str, Any]] = []
     if case.symptoms and not had_symptoms:
         messages += symptom_links(case.symptoms, kb)
+        messages += region_notes(case, kb)
     elif changed and noted(piece, changed, kb):
         messages.append(bubble(say("case_noted", noted=noted(piece, changed, kb))))
     elif asking or had_symptoms:

@@ -103,7 +103,11 @@ RULE_KINDS = {
     "evidence": {"ask_treatment"},
 }
 FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|my|mine)\b", re.I)
-BACK_OR_LEG = re.compile(r"\b(back|backs|spine|leg|legs|hip|buttock|bum|sciatica|sciatia)\b", re.I)
+BACK_OR_LEG = re.compile(
+    r"\b(back|backs|spine|leg|legs|hips?|buttocks?|bum|thighs?|knees?|calf|calves|foot|feet|toes"
+    r"|ankles?|sciatica|sciatia)\b",
+    re.I,
+)
 LEAVE_REPLY = "utter_booking_stopped"
 DEACTIVATE = "action_deactivate_loop"
 
