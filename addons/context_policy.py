@@ -24,6 +24,7 @@ stories: the decision is made from the slots and the message.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.policies.policy import PolicyPrediction, confidence_scores_for
@@ -153,80 +154,122 @@ class ContextPolicy(FixedPolicy):
 
     def decide(self, tracker: DialogueStateTracker) -> str | None:
         """The next action, or None to leave the decision to the other policies."""
-        last = tracker.latest_action_name
-        if last in (CASE_ACTION, FOLLOW_UP_ACTION):
-            return ACTION_LISTEN_NAME
-        intent = (
-            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
-        )
-        if last == PREPARE_BOOKING and not tracker.active_loop_name and intent != BOOKING_INTENT:
-            return BOOKING_FORM  # a "yes" to the summary's offer, or a booking it started
-        if last != ACTION_LISTEN_NAME or tracker.active_loop_name or not tracker.latest_message:
+        follow_on = _follow_on(tracker)
+        if follow_on or tracker.latest_action_name != ACTION_LISTEN_NAME:
+            return follow_on
+        if tracker.active_loop_name or not tracker.latest_message:
             return None
-        message = tracker.latest_message
-        intent = (message.intent or {}).get("name")
-        text = message.text or ""
-        if intent in OWN_INTENTS or text.startswith("/"):
+        reading = Reading.of(tracker)
+        if reading.intent in OWN_INTENTS or reading.text.startswith("/"):
             return None
-        if asks_to_book(text):
-            return PREPARE_BOOKING  # the story in it is kept by action_prepare_booking
-        topic = tracker.get_slot("topic")
-        asked = _asked_just_now(tracker)
-        if asked and intent == "affirm" and tracker.get_slot("case_asking") is None:
-            return PREPARE_BOOKING  # "yes" to "would you like to book an examination?"
-        if (topic == "case" or asked) and offers_detail(text):
-            return CASE_ACTION  # "I had a chest infection in March, if that matters"
-        kind = follow_up_kind(text)
-        other_subject = _names_another_subject(message.entities or [], tracker)
-        outside = bool(message.parse_data.get(SCOPE_KEY))
-        # A question about something outside our scope ("is my tooth pain serious?") is not a
-        # follow-up, unless it asks whether that caused the problem.
-        follows = kind and (not outside or kind == "causes") and not is_clinic_question(text)
-        follows = follows or (kind == "sessions" and not outside)
-        has_subject = topic or asked or other_subject
-        # The explain rules already answer these about a condition or treatment.
-        by_rule = intent in RULE_KINDS.get(kind or "", ()) and (
-            topic == "condition" or (topic == "treatment" and intent == "ask_treatment")
-        )
-        if (
-            follows
-            and has_subject
-            and not by_rule
-            and (not other_subject or kind in FOLLOW_UP_ONLY)
-        ):
-            return FOLLOW_UP_ACTION
-        story = _about_the_problem(message)
-        question = is_question(text)
-        if asked and tracker.get_slot("case_asking"):
-            if intent == "stop":
-                return CASE_ACTION
-            if question and (other_subject or intent in ASK_INTENTS):
-                return None  # a question of its own: the rules answer it
-            if intent in SMALL_TALK and not story:
-                return None
-            if intent in ("out_of_scope", "nlu_fallback") and not story:
-                return None
-            return CASE_ACTION
-        # Naming a condition or treatment in a statement about one's own pain is still the
-        # story ("pretty sure it's sciatica", "a hot water bottle helps a lot").
-        own = not other_subject or topic == "case" or _tells_own_pain(text)
-        if story and not question and own and self._adds_to_story(topic, intent, text):
-            return CASE_ACTION
-        vague = topic in KB_SUBJECTS and question and not outside and len(text.split()) <= 8
-        if vague and (
-            intent in ("out_of_scope", "nlu_fallback")
-            or (intent in SMALL_TALK and _shares_words_with_subject(tracker, text))
-        ):
-            return FOLLOW_UP_ACTION  # "and the walking thing?"
-        return None
+        return _booking(reading) or _follow_up(reading) or _in_story(reading) or _vague(reading)
 
-    @staticmethod
-    def _adds_to_story(topic: str | None, intent: str | None, text: str) -> bool:
-        """A statement about the problem: more of the story under way, or a story given a
-        question's intent ("pretty sure its sciatica, shoots down to my foot")."""
-        if topic == "case" and intent in UNPLACED | SMALL_TALK | ASK_INTENTS | YES_NO:
-            return True
-        return intent in ASK_INTENTS | {"out_of_scope", "nlu_fallback"} and _tells_own_pain(text)
+
+@dataclass
+class Reading:
+    """The latest message as this policy reads it, with the conversation around it."""
+
+    tracker: DialogueStateTracker
+    text: str
+    intent: str | None
+    topic: str | None
+    asked: bool  # the symptom check's question is still open
+    kind: str | None  # the follow-up kind (actions/follow_ups.yml)
+    other_subject: bool  # names a condition or treatment other than the one discussed
+    outside: bool  # the scope guard found something outside our scope
+    question: bool
+
+    @classmethod
+    def of(cls, tracker: DialogueStateTracker) -> Reading:
+        message = tracker.latest_message
+        text = message.text or ""
+        return cls(
+            tracker=tracker,
+            text=text,
+            intent=(message.intent or {}).get("name"),
+            topic=tracker.get_slot("topic"),
+            asked=_asked_just_now(tracker),
+            kind=follow_up_kind(text),
+            other_subject=_names_another_subject(message.entities or [], tracker),
+            outside=bool(message.parse_data.get(SCOPE_KEY)),
+            question=is_question(text),
+        )
+
+    @property
+    def story(self) -> bool:
+        return _about_the_problem(self.tracker.latest_message)
+
+    @property
+    def asking(self) -> str | None:
+        return self.tracker.get_slot("case_asking") if self.asked else None
+
+
+def _follow_on(tracker: DialogueStateTracker) -> str | None:
+    """What comes right after this policy's own actions."""
+    last = tracker.latest_action_name
+    if last in (CASE_ACTION, FOLLOW_UP_ACTION):
+        return ACTION_LISTEN_NAME
+    message = tracker.latest_message
+    intent = (message.intent or {}).get("name") if message else None
+    if last == PREPARE_BOOKING and not tracker.active_loop_name and intent != BOOKING_INTENT:
+        return BOOKING_FORM  # a "yes" to the summary's offer, or a booking it started
+    return None
+
+
+def _booking(r: Reading) -> str | None:
+    """A booking asked for inside a story, or a yes to the summary's offer."""
+    if asks_to_book(r.text):
+        return PREPARE_BOOKING  # the story in it is kept by action_prepare_booking
+    if r.asked and r.intent == "affirm" and r.tracker.get_slot("case_asking") is None:
+        return PREPARE_BOOKING  # "yes" to "would you like to book an examination?"
+    return None
+
+
+def _follow_up(r: Reading) -> str | None:
+    """A short follow-up about the subject ("is it serious?")."""
+    if (r.topic == "case" or r.asked) and offers_detail(r.text):
+        return CASE_ACTION  # "I had a chest infection in March, if that matters"
+    # A question about something outside our scope ("is my tooth pain serious?") is not a
+    # follow-up, unless it asks whether that caused the problem.
+    follows = r.kind and (not r.outside or r.kind == "causes") and not is_clinic_question(r.text)
+    follows = follows or (r.kind == "sessions" and not r.outside)
+    has_subject = r.topic or r.asked or r.other_subject
+    # The explain rules already answer these about a condition or treatment.
+    by_rule = r.intent in RULE_KINDS.get(r.kind or "", ()) and (
+        r.topic == "condition" or (r.topic == "treatment" and r.intent == "ask_treatment")
+    )
+    own_kind = not r.other_subject or r.kind in FOLLOW_UP_ONLY
+    return FOLLOW_UP_ACTION if follows and has_subject and not by_rule and own_kind else None
+
+
+def _in_story(r: Reading) -> str | None:
+    """The answer to the question just asked, or more of the story under way."""
+    if r.asking:
+        if r.intent == "stop":
+            return CASE_ACTION
+        if r.question and (r.other_subject or r.intent in ASK_INTENTS):
+            return None  # a question of its own: the rules answer it
+        unplaced = r.intent in SMALL_TALK | {"out_of_scope", "nlu_fallback"}
+        return None if unplaced and not r.story else CASE_ACTION
+    # Naming a condition or treatment in a statement about one's own pain is still the
+    # story ("pretty sure it's sciatica", "a hot water bottle helps a lot").
+    own = not r.other_subject or r.topic == "case" or _tells_own_pain(r.text)
+    if r.question or not own or not r.story:
+        return None
+    if r.topic == "case" and r.intent in UNPLACED | SMALL_TALK | ASK_INTENTS | YES_NO:
+        return CASE_ACTION
+    told = r.intent in ASK_INTENTS | {"out_of_scope", "nlu_fallback"} and _tells_own_pain(r.text)
+    return CASE_ACTION if told else None
+
+
+def _vague(r: Reading) -> str | None:
+    """A short question in a condition or treatment thread the classifier could not place
+    ("and the walking thing?")."""
+    if r.topic not in KB_SUBJECTS or not r.question or r.outside or len(r.text.split()) > 8:
+        return None
+    unplaced = r.intent in ("out_of_scope", "nlu_fallback")
+    related = r.intent in SMALL_TALK and _shares_words_with_subject(r.tracker, r.text)
+    return FOLLOW_UP_ACTION if unplaced or related else None
 
 
 #: Bot turns that answer an aside without ending the question the symptom check asked
