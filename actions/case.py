@@ -395,8 +395,8 @@ class Case:
             new, old = getattr(piece, name), getattr(self, name)
             if name == "duration" and old and _vaguer(new, old):
                 continue  # "had flu last week" does not undo "for 5 days"
-            if name == "location" and old and new and new in old:
-                continue  # "it stays in my back" does not undo "lower back"
+            if name == "location" and old and new and (new in old or new in _leg_places()):
+                continue  # "stays in my back" keeps "lower back"; "down to my knee" travels
             if new and new != old:
                 setattr(self, name, new)
                 changed.append(name)
@@ -427,6 +427,11 @@ class Case:
             if name not in self.settled:
                 self.settled.append(name)
         return list(dict.fromkeys(changed))
+
+
+def _leg_places() -> set[str]:
+    """The leg regions by the names a location is written with ("knee", "calf")."""
+    return {level.replace("_", " ") for level in vocabulary()["leg_levels"]}
 
 
 def _vaguer(new: str | None, old: str) -> bool:
