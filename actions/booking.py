@@ -96,12 +96,14 @@ def red_flag_warning(tracker: Tracker, dispatcher: CollectingDispatcher) -> None
 # --- what the person said -------------------------------------------------------------------
 
 
-def reason_from_conversation(tracker: Tracker, case: Case | None = None) -> str | None:
+def reason_from_conversation(
+    tracker: Tracker, case: Case | None = None, topic: str | None = None
+) -> str | None:
     """A short reason for the visit from what was discussed: the patient's own case when
     that is the subject, else the condition or treatment discussed, else any case or symptoms."""
     kb = knowledge()
     case = case or Case.from_slot(tracker.get_slot("case"))
-    topic = tracker.get_slot("topic")
+    topic = topic or tracker.get_slot("topic")
     from_case = short_reason(case, kb)
     if topic == "case" and from_case:
         return from_case
@@ -503,6 +505,7 @@ class ActionPrepareBooking(Action):
         events += [SlotSet("booking_confirmed", None), SlotSet("form_failures", None)]
         said = tracker.latest_message.get("text") or ""
         case = Case.from_slot(tracker.get_slot("case"))
+        topic = tracker.get_slot("topic")
         if not said.startswith("/"):
             kb = knowledge()
             if case.merge(read_piece(said, kb)):
@@ -512,11 +515,11 @@ class ActionPrepareBooking(Action):
                     SlotSet("intake_summary", summary(case, kb)),
                     SlotSet("topic", "case"),
                 ]
-                tracker.slots["topic"] = "case"
+                topic = "case"  # the request told its own story: that is the reason
             kind = parse_patient_type(said)  # "can I book a first appointment?"
             if kind and not tracker.get_slot("patient_type") and SAYS_PATIENT_TYPE.search(said):
                 events.append(SlotSet("patient_type", kind))
-        reason = reason_from_conversation(tracker, case)
+        reason = reason_from_conversation(tracker, case, topic)
         if reason:
             events.append(SlotSet("booking_reason", reason))
         preference = time_from_conversation(tracker)

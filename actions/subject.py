@@ -22,7 +22,6 @@ from actions.knowledge import KnowledgeBase, side_config
 SUBJECTS = ("condition", "treatment", "case")
 
 
-@functools.lru_cache(maxsize=1)
 def _config() -> dict[str, Any]:
     return side_config("follow_ups.yml")
 

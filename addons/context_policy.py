@@ -23,6 +23,7 @@ stories: the decision is made from the slots and the message.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -195,7 +196,7 @@ class Reading:
             question=is_question(text),
         )
 
-    @property
+    @functools.cached_property
     def story(self) -> bool:
         return _about_the_problem(self.tracker.latest_message)
 
