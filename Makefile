@@ -18,14 +18,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_INTRA_OP_PARALLELISM_THREADS := 2
 export TF_INTER_OP_PARALLELISM_THREADS := 1
 
-MODEL_INPUTS := config.yml $(filter-out $(KB_FAQ),$(wildcard domain/*.yml)) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py)
+CORE := $(shell find clinic -name '*.py' -o -name '*.yml' 2>/dev/null)
+MODEL_INPUTS := config.yml $(filter-out $(KB_FAQ),$(wildcard domain/*.yml)) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py) $(CORE)
 
 .PHONY: help venv kb model web run shell test lint validate pytest stories eval lock clean
 
 help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
-	@echo "make test    run every check: lint, data validation, pytest, test stories"
+	@echo "make test    run every check: lint and types, data validation, pytest, test stories"
 	@echo "make eval    train the NLU from scratch and measure it, play the multi-turn patient"
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
 	@echo "             reports/multiturn/, reports/readability/ (about 53 min)"
@@ -36,15 +37,18 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	@set -e; if [ ! -x $(PY) ]; then py=$$(scripts/find-python.sh); echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	@# the project itself, editable: the repository root goes on sys.path (no sys.path patches)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+	  --config-settings editable_mode=compat -e .
 	$(PY) -m pip check
 	@touch $@
 
 kb: $(KB_PIPE) $(KB_NLU) $(KB_FAQ)
 
-$(KB_PIPE) $(KB_NLU) $(KB_FAQ) &: $(VENV)/.installed $(wildcard knowledge/*.yml) actions/knowledge.py actions/nlp.py scripts/kb.py project.yml
+$(KB_PIPE) $(KB_NLU) $(KB_FAQ) &: $(VENV)/.installed $(wildcard knowledge/*.yml) $(wildcard clinic/knowledge/*.py) clinic/nlp.py scripts/kb.py project.yml
 	$(PY) scripts/spacy_cli.py project run kb
 	@touch $(KB_PIPE) $(KB_NLU) $(KB_FAQ)
 
@@ -70,6 +74,7 @@ shell: $(MODEL)
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 validate: kb
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings

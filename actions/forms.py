@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge import knowledge, side_config
+from clinic.knowledge import knowledge, side_yaml
+from clinic.knowledge.wording import fill
 
 FAILURES_SLOT = "form_failures"
 NOT_GIVEN = "not given"
@@ -25,18 +26,25 @@ NOT_GIVEN = "not given"
 
 def form_wording() -> dict[str, Any]:
     """`forms.yml`: per form and slot, the question and the explanation after a failed answer."""
-    return side_config("forms.yml")
-
-
-def fill(text: str) -> str:
-    """The clinic's own details in a question or explanation ({clinic}, {phone}, {horizon})."""
-    clinic = knowledge().clinic
-    fields = {"clinic": clinic.name, "phone": clinic.phone, "horizon": clinic.booking.horizon_days}
-    return text.format(**fields)
+    return side_yaml(__file__, "forms.yml")
 
 
 class ExplainingFormValidation(FormValidationAction, abc.ABC):
-    """FormValidationAction that explains failed answers and gives up after repeated ones."""
+    """FormValidationAction that explains failed answers and gives up after repeated ones.
+
+    What the project must declare for a form `<form>` validated by a subclass:
+
+    - domain: the form under `forms:` with its `required_slots`; each slot with a
+      `from_text`/`from_entity` mapping conditioned on `active_loop: <form>` (so free text
+      never fills it outside the form); the slot `form_failures` (type any, not influencing
+      the conversation, custom mapping); the actions `validate_<form>` and
+      `action_ask_<form>_<slot>` for every slot not marked `dynamic` in forms.yml.
+    - forms.yml (beside this module): `forms.<form>.<slot>` with `ask` (and optional
+      `buttons`) and `explain`; `give_up.skippable` and `give_up.required`. Texts may use the
+      clinic's placeholders (clinic.knowledge.wording).
+    - the subclass: `name()` returning `validate_<form>`, `validate_<slot>` methods, and
+      `skippable` / `restarts` where a slot may be skipped or means "go back a step".
+    """
 
     @abc.abstractmethod
     def name(self) -> str:
@@ -50,16 +58,12 @@ class ExplainingFormValidation(FormValidationAction, abc.ABC):
     restarts: frozenset = frozenset()
 
     def explanation(self, slot: str) -> str:
-        return fill(form_wording()["forms"][self.form_name()][slot]["explain"])
+        return fill(form_wording()["forms"][self.form_name()][slot]["explain"], knowledge())
 
     def give_up(self, slot: str, dispatcher: CollectingDispatcher) -> list[EventType]:
         """After repeated failures: point to a person, and let skippable slots go."""
-        phone = knowledge().clinic.phone
-        dispatcher.utter_message(
-            text=form_wording()["give_up"][
-                "skippable" if slot in self.skippable else "required"
-            ].format(phone=phone)
-        )
+        wording = form_wording()["give_up"]["skippable" if slot in self.skippable else "required"]
+        dispatcher.utter_message(text=fill(wording, knowledge()))
         return [SlotSet(slot, NOT_GIVEN)] if slot in self.skippable else []
 
     async def get_validation_events(
@@ -114,7 +118,7 @@ class AskAction(Action, abc.ABC):
     ) -> list[EventType]:
         question = form_wording()["forms"][self.form][self.slot]
         dispatcher.utter_message(
-            text=fill(question["ask"]), buttons=question.get("buttons") or None
+            text=fill(question["ask"], knowledge()), buttons=question.get("buttons") or None
         )
         return []
 

@@ -35,9 +35,11 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.case import mentions_case_details
-from actions.knowledge import knowledge
-from actions.subject import (
+from addons.fixed_policy import FixedPolicy
+from addons.scope_guard import SCOPE_KEY
+from clinic.intake.reading import mentions_case_details
+from clinic.knowledge import knowledge
+from clinic.subject import (
     asks_to_book,
     follow_up_kind,
     is_clinic_question,
@@ -47,8 +49,6 @@ from actions.subject import (
     related_sentences,
     subject_texts,
 )
-from addons.fixed_policy import FixedPolicy
-from addons.scope_guard import SCOPE_KEY
 
 CASE_ACTION = "action_symptom_check"
 FOLLOW_UP_ACTION = "action_follow_up"

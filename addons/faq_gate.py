@@ -21,8 +21,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.validation import normalise_contact
 from addons.component import ConfiguredComponent, override_intent, ranking_of, set_intent
+from clinic.parsing.contact import normalise_contact
 
 FAQ = "faq"
 INFORM = "inform"

@@ -18,8 +18,8 @@ from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.nlp import KBMatcher
 from addons.component import ConfiguredComponent
+from clinic.nlp import KBMatcher
 
 
 @DefaultV1Recipe.register(

@@ -20,14 +20,8 @@ from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.triage import (
-    ADVICE_KEY,
-    RED_FLAG_INTENT,
-    RED_FLAGS_KEY,
-    detect_signs,
-    split_signs,
-)
 from addons.component import ConfiguredComponent, override_intent
+from clinic.red_flags import ADVICE_KEY, RED_FLAG_INTENT, RED_FLAGS_KEY, detect_signs, split_signs
 
 
 @DefaultV1Recipe.register(

@@ -25,8 +25,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.knowledge import ENTITY_LABELS, SYMPTOM, knowledge
 from addons.component import ConfiguredComponent, override_intent, ranking_of, set_intent
+from clinic.knowledge import ENTITY_LABELS, SYMPTOM, knowledge
 
 OUT_OF_SCOPE = "out_of_scope"
 #: Set on the parse when the guard changed the intent (for logs and the evaluation).

@@ -21,8 +21,8 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.triage import RED_FLAG_INTENT, TRIAGE_ACTION, escalations
 from addons.fixed_policy import FixedPolicy
+from clinic.red_flags import RED_FLAG_INTENT, TRIAGE_ACTION, escalations
 
 RED_FLAGS_SLOT = "red_flags"  # the flags reported so far (set by the triage action)
 

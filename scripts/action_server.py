@@ -11,14 +11,14 @@ import os
 import sys
 from pathlib import Path
 
+import scripts._no_tensorflow  # noqa: F401  (before spaCy)
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import scripts._no_tensorflow  # noqa: E402,F401  (before spaCy)
 
 
 def main() -> int:
-    from actions.knowledge import KnowledgeBaseError, knowledge
-    from actions.nlp import matcher
+    from clinic.knowledge import KnowledgeBaseError, knowledge
+    from clinic.nlp import matcher
 
     try:
         knowledge()
@@ -27,8 +27,8 @@ def main() -> int:
         print(f"action server not started: {exc}", file=sys.stderr)
         return 1
     os.environ.setdefault("SANIC_HOST", "127.0.0.1")
-    from actions.handoff import start_worker
-    from actions.privacy import install_log_redaction
+    from actions.records.handoff import start_worker
+    from clinic.privacy import install_log_redaction
 
     install_log_redaction()  # no phone number or email in clear text in the logs, at any level
 

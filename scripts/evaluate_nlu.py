@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the model refers to addons.kb_entities
 DEFAULT_MODEL = ROOT / "models" / "spine-clinic.tar.gz"
 DEFAULT_NLU = ROOT / "tests" / "nlu_holdout.yml"
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DEFAULT_CASES = ROOT / "tests" / "triage" / "red_flag_cases.yml"
 
@@ -46,7 +45,8 @@ class TriageScores:
 def evaluate(cases_path: Path = DEFAULT_CASES) -> TriageScores:
     import yaml
 
-    from actions.triage import detect_signs, matcher, split_signs
+    from clinic.nlp import matcher
+    from clinic.red_flags import detect_signs, split_signs
 
     def signs(text: str) -> tuple[set[str], set[str]]:
         m = matcher()

@@ -15,10 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import scripts._no_tensorflow  # noqa: F401  (before spaCy)
-from actions.knowledge import ENTITY_LABELS, KnowledgeBaseError, load_knowledge, render_faq
-from actions.nlp import build_pipeline, matcher, term_variants
+from clinic.knowledge import ENTITY_LABELS, KnowledgeBaseError, load_knowledge
+from clinic.knowledge.wording import render_faq
+from clinic.nlp import build_pipeline, matcher, term_variants
 
 HEADER = "# Generated from knowledge/*.yml by scripts/kb.py; edit the knowledge base instead.\n"
 

@@ -24,11 +24,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from multiturn import (  # noqa: E402
+from tests.multiturn import (  # noqa: E402  (after the environment above)
     CONVERSATIONS,
     HELD_OUT,
     load,

@@ -30,10 +30,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scripts.evaluate_nlu import Example, Scores, full_intent, load_examples, score
 
-from scripts.evaluate_nlu import Example, Scores, full_intent, load_examples, score  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 HOLDOUT = sorted((ROOT / "tests").glob("nlu_holdout*.yml"))

@@ -7,13 +7,10 @@ patient typed never reaches logs/rasa.log in clear text, whatever the log level.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
-    from actions.privacy import install_log_redaction
+    from clinic.privacy import install_log_redaction
 
     install_log_redaction()
     from rasa.__main__ import main as rasa_main

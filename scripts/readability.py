@@ -23,8 +23,9 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actions.knowledge import KnowledgeBase, load_knowledge, render_faq, side_config
+from clinic.knowledge import KnowledgeBase, load_knowledge, read_yaml
+from clinic.knowledge.wording import render_faq
+from clinic.paths import ROOT
 
 MAX_GRADE = 8.0
 TARGET_SHARE = 0.90
@@ -98,10 +99,10 @@ def passages(kb: KnowledgeBase) -> list[Passage]:
         out.append(Passage("faq.yml", faq.id, "answer", render_faq(kb, faq)))
     for flag in kb.red_flags.values():
         out.append(Passage("red_flags.yml", flag.id, "reason", flag.reason))
-    for key, template in side_config("answers.yml")["templates"].items():
+    for key, template in read_yaml(ROOT / "actions" / "wording.yml")["templates"].items():
         words = re.sub(r"\{[^}]*\}", " ", template)
         if len(words.split()) >= MIN_TEMPLATE_WORDS:
-            out.append(Passage("answers.yml", "templates", key, " ".join(words.split())))
+            out.append(Passage("wording.yml", "templates", key, " ".join(words.split())))
     return out
 
 

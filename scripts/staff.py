@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from actions.storage import database_url, recent_triage_events, upcoming_bookings
+from actions.records.bookings import upcoming_bookings
+from actions.records.database import database_url
+from actions.records.triage_log import recent_triage_events
 
 
 def triage(args: argparse.Namespace) -> int:
@@ -47,7 +46,7 @@ def bookings(args: argparse.Namespace) -> int:
 
 
 def handoffs(args: argparse.Namespace) -> int:
-    from actions.handoff import pending_handoffs
+    from actions.records.handoff import pending_handoffs
 
     items = pending_handoffs(args.limit, include_delivered=args.all)
     if not items:
@@ -69,7 +68,7 @@ def handoffs(args: argparse.Namespace) -> int:
 
 
 def deliver(args: argparse.Namespace) -> int:
-    from actions.handoff import deliver_pending
+    from actions.records.handoff import deliver_pending
 
     report = deliver_pending()
     print(report["message"])

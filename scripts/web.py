@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 WEB = ROOT / "web"
 STATIC = WEB / "static"
@@ -28,11 +27,14 @@ WIDGET = WEB / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 
 def hours_html(clinic) -> str:
     """Opening-hours table rows, one per run of weekdays with the same hours."""
-    from actions.booking import opening_hours_text
+    from clinic.knowledge.wording import hours_runs
 
     rows = []
-    for line in opening_hours_text(clinic).splitlines():
-        days, hours = line.split(": ", 1)
+    for run in hours_runs(clinic.hours):
+        days = run.first[:3].title()
+        if run.last != run.first:
+            days += f"–{run.last[:3].title()}"
+        hours = ", ".join(r.replace("-", "–") for r in run.ranges) or "closed"
         rows.append(f"<tr><th>{html.escape(days)}</th><td>{html.escape(hours)}</td></tr>")
     return "\n".join(rows)
 
@@ -40,17 +42,12 @@ def hours_html(clinic) -> str:
 @functools.cache
 def page(socket_url: str) -> bytes:
     """web/index.html with the clinic's details filled in (escaped) and the socket URL."""
-    from actions.knowledge import knowledge
+    from clinic.knowledge import knowledge
+    from clinic.knowledge.wording import clinic_fields
 
     clinic = knowledge().clinic
-    fields = {
-        "clinic_name": clinic.name,
-        "clinic_address": clinic.address,
-        "clinic_phone": clinic.phone,
-        "clinic_email": clinic.email,
-        "emergency_number": clinic.emergency_number,
-        "socket_url": socket_url,
-    }
+    fields = {k: v for k, v in clinic_fields(knowledge()).items() if isinstance(v, str)}
+    fields["socket_url"] = socket_url
     text = (WEB / "index.html").read_text(encoding="utf-8")
     for key, value in fields.items():
         text = text.replace("{{" + key + "}}", html.escape(value))

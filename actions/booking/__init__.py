@@ -1,0 +1,1 @@
+"""Booking: the appointment form, cancelling and moving a booking, call-back requests."""

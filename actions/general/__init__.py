@@ -1,0 +1,1 @@
+"""General conversation: session start, fallbacks, slot-mapping checks."""

@@ -1,0 +1,1 @@
+"""Knowledge answers: conditions, treatments, FAQs, follow-up questions and second questions."""

@@ -1,0 +1,181 @@
+"""The records' database: tables, engine, transactions and UTC time.
+
+SQLAlchemy Core over an embedded SQLite file by default (`CLINIC_DB_PATH`, default
+`var/clinic.db`), or any database `DATABASE_URL` points at (PostgreSQL in production).
+Tables are created on first use.
+
+Double booking is prevented by the database itself, not by a check-then-insert: `bookings`
+has a nullable `active` column (1 while booked, NULL once cancelled) and a unique constraint
+on (starts_at, practitioner, active). NULLs are distinct in unique constraints on both SQLite
+and PostgreSQL, so any number of cancelled rows may share a slot while only one active row
+can hold it. (A partial unique index would say the same but is spelt differently per
+database; a separate claims table would need two writes per change.)
+
+Every change to a booking writes its hand-off event to `outbox` in the same transaction, so
+the clinic's system hears of exactly the bookings that exist (handoff.py delivers).
+Logs name references and ids only, never a patient's name, phone or email.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from clinic.paths import ROOT
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB_PATH = ROOT / "var" / "clinic.db"
+
+metadata = MetaData()
+
+triage_events = Table(
+    "triage_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("conversation_id", String(128), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("flags", String(512), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # booked / cancelled
+    #: 1 while booked, NULL when cancelled: the unique constraint below ignores NULL rows.
+    Column("active", Integer, nullable=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),  # always UTC
+    Column("practitioner", String(128), nullable=False),
+    Column("patient_name", String(200), nullable=False),
+    Column("phone", String(32), nullable=True),  # E.164
+    Column("email", String(254), nullable=True),  # lower case
+    Column("patient_type", String(16), nullable=False),  # new / returning
+    Column("reason", Text, nullable=False),
+    Column("intake_summary", Text, nullable=False),
+    Column("triage_level", String(16), nullable=False),
+    Column("conversation_id", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("starts_at", "practitioner", "active", name="uq_bookings_active_slot"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # pending / delivered
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def database_url() -> str:
+    """`DATABASE_URL` if set, else the SQLite file at `CLINIC_DB_PATH` (or var/clinic.db)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    path = Path(os.environ.get("CLINIC_DB_PATH") or DEFAULT_DB_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+@functools.cache
+def _engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"timeout": 30})
+        _serialise_sqlite_writes(engine)
+    else:
+        engine = create_engine(url, future=True, pool_pre_ping=True, pool_size=10)
+    metadata.create_all(engine)
+    return engine
+
+
+def _serialise_sqlite_writes(engine: Engine) -> None:
+    """Open every SQLite transaction with BEGIN IMMEDIATE.
+
+    pysqlite's default deferred transactions let two writers both read and then fail to
+    upgrade their locks ("database is locked" at once, no busy wait). Taking the write lock
+    up front makes concurrent writers queue on the 30 s busy timeout instead."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def engine() -> Engine:
+    return _engine_for(database_url())
+
+
+# --- time helpers ---------------------------------------------------------------------------
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """`value` as aware UTC; naive values (how SQLite returns them) are UTC already.
+
+    Every timestamp is written in UTC so that SQLite's text columns compare and collide
+    (unique constraint) exactly as PostgreSQL's timestamptz do."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# --- transactions ---------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def write(work: Callable[[Connection], T], attempts: int = 5) -> T:
+    """Run `work` in one transaction, retrying when SQLite still reports a lock."""
+    for attempt in range(attempts):
+        try:
+            with engine().begin() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            log.warning("database locked, retrying (attempt %d)", attempt + 1)
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def iter_tables() -> Iterator[Table]:
+    """Tables, children first: for tests that empty a database."""
+    return reversed(metadata.sorted_tables)

@@ -1,0 +1,1 @@
+"""Triage and intake: the red-flag answer and the symptom check that reads a story in pieces."""

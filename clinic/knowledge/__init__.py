@@ -1,0 +1,65 @@
+"""The clinic's knowledge base: schema (`models`), reading (`files`) and loading (`loading`).
+
+Import from here; the submodules are the package's inside.
+"""
+
+from clinic.knowledge.files import KnowledgeBaseError, read_yaml, side_yaml
+from clinic.knowledge.loading import DEFAULT_DIR, KnowledgeBase, knowledge, load_knowledge
+from clinic.knowledge.models import (
+    BODY_PART,
+    CLINIC_SOURCE,
+    CONDITION,
+    ENTITY_LABELS,
+    SYMPTOM,
+    TREATMENT,
+    WEEKDAYS,
+    BookingRules,
+    Clinic,
+    Condition,
+    ConditionLink,
+    ContextRule,
+    Entry,
+    Faq,
+    Hours,
+    Practice,
+    RedFlag,
+    Region,
+    Scope,
+    Source,
+    Structure,
+    Symptom,
+    Treatment,
+)
+
+__all__ = [
+    "BODY_PART",
+    "CLINIC_SOURCE",
+    "CONDITION",
+    "DEFAULT_DIR",
+    "ENTITY_LABELS",
+    "SYMPTOM",
+    "TREATMENT",
+    "WEEKDAYS",
+    "BookingRules",
+    "Clinic",
+    "Condition",
+    "ConditionLink",
+    "ContextRule",
+    "Entry",
+    "Faq",
+    "Hours",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "Practice",
+    "RedFlag",
+    "Region",
+    "Scope",
+    "Source",
+    "Structure",
+    "Symptom",
+    "Treatment",
+    "knowledge",
+    "load_knowledge",
+    "read_yaml",
+    "side_yaml",
+]
