@@ -9,7 +9,6 @@ import re
 
 import pytest
 import yaml
-from conftest import CONDITION_IDS, ROOT, entities_in, make_tracker, run_action
 
 from actions.answers import (
     ActionExplainAssessment,
@@ -24,6 +23,7 @@ from actions.answers import (
 )
 from actions.booking import opening_hours_text
 from actions.session import ActionDefaultFallback, ActionSessionStart
+from tests.helpers import CONDITION_IDS, ROOT, entities_in, make_tracker, run_action
 
 BUBBLE_LIMIT = 700
 NOT_A_DIAGNOSIS = wording()["templates"]["not_a_diagnosis"]

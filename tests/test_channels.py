@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import yaml
-from conftest import ROOT
+
+from tests.helpers import ROOT
 
 CHANNEL_VARIABLES = {
     "telegram": ["TELEGRAM_ACCESS_TOKEN", "TELEGRAM_BOT_NAME", "TELEGRAM_WEBHOOK_URL"],

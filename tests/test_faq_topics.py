@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_tracker, run_action
 
 from actions.fallback import ActionOfferTopics
 from actions.faq import ActionAnswerFaq, faq_messages
 from actions.knowledge import KnowledgeBaseError, hours_text, load_knowledge, render_faq
 from actions.topics import Topic, likely_topics, second_question, selected_faq
+from tests.helpers import make_tracker, run_action
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -234,9 +234,8 @@ def test_the_other_question_in_a_message(text, answered, expected):
     ],
 )
 def test_the_offer_for_the_other_question_is_about_what_that_question_names(kb, text, condition):
-    from conftest import entities_in
-
     from actions.topics import follow_up_offer
+    from tests.helpers import entities_in
 
     tracker = make_tracker(text, entities_in(text), intent="ask_causes")
     offer = follow_up_offer(tracker, kb, "ask_causes")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONDITION_IDS
 
 from actions.knowledge import KnowledgeBaseError, Treatment, load_knowledge
+from tests.helpers import CONDITION_IDS
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

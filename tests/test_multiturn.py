@@ -4,7 +4,8 @@ through the trained model and the real action server: every turn handled as expe
 from __future__ import annotations
 
 import pytest
-from multiturn import load, player, report_line, run, slug
+
+from tests.multiturn import load, player, report_line, run, slug
 
 CONVERSATIONS = load()
 

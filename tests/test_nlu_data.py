@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from actions.nlp import matcher
 from scripts.evaluate_nlu import load_examples
+from tests.helpers import ROOT
 
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 TRAIN_FILES = sorted(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
-
 from scripts.evaluate_nlu import DEFAULT_NLU, evaluate, load_examples
+from tests.helpers import ROOT
 
 TRAINING = ROOT / "data" / "nlu"
 FAQ_HOLDOUT = ROOT / "tests" / "nlu_holdout_faq.yml"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
 
 from scripts.nlu_report import (
     EVAL_DIR,
@@ -16,6 +15,7 @@ from scripts.nlu_report import (
     simulated,
     threshold_sweep,
 )
+from tests.helpers import ROOT
 
 
 def parse(intent: str, confidence: float = 0.9, entities=(), ranking=None) -> dict:

@@ -13,8 +13,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import MODEL
-from stack import Stack, status
+
+from tests.helpers import MODEL
+from tests.stack import Stack, status
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, entities_in
 
 from addons.scope_guard import OUT_OF_SCOPE, SCOPE_KEY, ScopeGuard
 from scripts.evaluate_nlu import load_examples
+from tests.helpers import ROOT, entities_in
 
 
 @pytest.fixture(scope="module")

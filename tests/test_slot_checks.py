@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import make_tracker
 
 from actions.slot_checks import ValidateSlotMappings
+from tests.helpers import make_tracker
 
 DOMAIN = {
     "slots": {
@@ -44,9 +44,8 @@ def test_anything_else_a_typed_payload_puts_there_is_cleared(slot, value):
 
 def test_the_answer_actions_survive_a_cleared_slot():
     """After the check, an answer action sees no condition and asks which one is meant."""
-    from conftest import run_action
-
     from actions.answers import ActionExplainCauses
+    from tests.helpers import run_action
 
     messages, _ = run_action(
         ActionExplainCauses(), make_tracker("/ask_causes", intent="ask_causes")

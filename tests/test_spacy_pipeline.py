@@ -117,7 +117,7 @@ def test_project_command_rebuilds_only_when_the_knowledge_base_changes(tmp_path)
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from tests.helpers import ROOT
 
     for part in ("knowledge", "actions", "scripts"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))

@@ -4,7 +4,8 @@ follow-up questions that rely on context."""
 from __future__ import annotations
 
 import yaml
-from conftest import ROOT
+
+from tests.helpers import ROOT
 
 #: Run by Rasa itself rather than predicted in a story.
 IMPLICIT_ACTIONS = {

@@ -4,7 +4,6 @@ about a condition, a treatment or the patient's own case (actions/follow_ups.py)
 from __future__ import annotations
 
 import pytest
-from conftest import make_tracker, run_action
 
 from actions.follow_ups import ActionFollowUp
 from actions.subject import (
@@ -13,6 +12,7 @@ from actions.subject import (
     follow_up_kind,
     is_clinic_question,
 )
+from tests.helpers import make_tracker, run_action
 
 
 @pytest.mark.parametrize(

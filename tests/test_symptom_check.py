@@ -5,7 +5,6 @@ diagnosis), which question comes next, and the summary handed to a booking."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_tracker, run_action
 
 from actions.answers import wording
 from actions.case import (
@@ -24,6 +23,7 @@ from actions.case import (
     vocabulary,
 )
 from actions.symptom_check import ActionSymptomCheck, case_turn, rank_conditions
+from tests.helpers import make_tracker, run_action
 
 NOT_A_DIAGNOSIS = wording()["templates"]["not_a_diagnosis"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from actions.triage import findings_in, red_flags_in, triage_level
 from scripts.evaluate_triage import DEFAULT_CASES, evaluate
+from tests.helpers import ROOT
 
 CASES = yaml.safe_load(DEFAULT_CASES.read_text())
 
@@ -129,9 +129,8 @@ def database(tmp_path, monkeypatch):
 
 
 def triage(text, slots=None, active_loop=None):
-    from conftest import make_tracker, run_action
-
     from actions.triage import ActionTriageRedFlag
+    from tests.helpers import make_tracker, run_action
 
     hits = [h.as_dict() for h in red_flags_in(text)]
     tracker = make_tracker(text, [], slots or {}, "red_flag")
@@ -196,9 +195,8 @@ def test_a_database_failure_does_not_cost_the_urgent_reply(kb, monkeypatch):
 
 
 def test_booking_after_a_red_flag_reminds_to_see_a_doctor_first(kb):
-    from conftest import make_tracker, run_action
-
     from actions.booking import ActionPrepareBooking
+    from tests.helpers import make_tracker, run_action
 
     messages, _ = run_action(
         ActionPrepareBooking(), make_tracker("book me in", [], {"triage_level": "urgent"})
@@ -290,9 +288,8 @@ def test_advice_goes_with_a_same_day_reply_but_not_an_emergency(kb, database):
 def test_a_later_message_can_complete_an_earlier_red_flag(kb, database):
     """Breathlessness after a swollen calf (`escalates`), with the same negation and context
     rules: "no shortness of breath" or someone else's breathlessness does not count."""
-    from conftest import make_tracker, run_action
-
     from actions.triage import ActionTriageRedFlag, escalations
+    from tests.helpers import make_tracker, run_action
 
     earlier = ["blood_clot"]
     assert [h.id for h in escalations("also I'm a bit short of breath", earlier)] == [

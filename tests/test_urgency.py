@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from scripts.readability import Passage, passages
+from tests.helpers import ROOT
 
 #: Wording files next to the actions, besides answers.yml (read by scripts/readability.py).
 WORDING_FILES = ("forms.yml", "booking.yml", "topics.yml", "handoff.yml", "intake.yml")
