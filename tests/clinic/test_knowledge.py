@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from actions.knowledge import KnowledgeBaseError, Treatment, load_knowledge
-from tests.helpers import CONDITION_IDS
+from tests.helpers import CONDITION_IDS, ROOT
 
-KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+KNOWLEDGE = ROOT / "knowledge"
 
 #: The clinic page's conditions, plus inflammatory back pain (added by the clinical review so
 #: that "ankylosing spondylitis" or "rheumatoid arthritis" never gets the osteoarthritis page).

@@ -19,8 +19,7 @@ from actions import handoff, storage
 from actions.availability import candidate_slots, clinic_now
 from actions.handoff import OutboxWorker, deliver_pending, pending_handoffs
 from actions.storage import create_booking, request_callback
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
 
 
 class Receiver:

@@ -13,9 +13,8 @@ from actions.fallback import ActionOfferTopics
 from actions.faq import ActionAnswerFaq, faq_messages
 from actions.knowledge import KnowledgeBaseError, hours_text, load_knowledge, render_faq
 from actions.topics import Topic, likely_topics, second_question, selected_faq
-from tests.helpers import make_tracker, run_action
+from tests.helpers import ROOT, make_tracker, run_action
 
-ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 
 #: The FAQ topics issue 6 names, by id in knowledge/faq.yml.
