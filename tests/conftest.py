@@ -83,3 +83,34 @@ def agent(action_server):
 @pytest.fixture
 def chat(agent, request):
     return Chat(agent, sender=f"test-{request.node.name}")
+
+
+#: Fixtures that need more than a built .venv and the spaCy pipeline, and the markers a test
+#: using one (itself or through another fixture) must carry so that `make unit` leaves it out.
+NEEDS_MARKERS = {
+    "agent": {"model"},
+    "chat": {"model"},
+    "postgres_url": {"postgres"},
+    # tests/web/test_widget_browser.py: headless Chromium, and the whole stack with the widget
+    "browser": {"browser"},
+    "stack": {"model", "browser"},
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: every run checks every test
+def pytest_collection_modifyitems(config, items):
+    """Fail the collection when a test uses a fixture of NEEDS_MARKERS without its markers."""
+    unmarked = []
+    for item in items:
+        used = sorted(NEEDS_MARKERS.keys() & set(getattr(item, "fixturenames", ())))
+        needed = set().union(*(NEEDS_MARKERS[f] for f in used))
+        lacking = sorted(m for m in needed if item.get_closest_marker(m) is None)
+        if lacking:
+            uses, marks = ", ".join(used), " ".join(lacking)
+            unmarked.append(f"{item.nodeid} (uses {uses}): not marked {marks}")
+    if unmarked:
+        raise pytest.UsageError(
+            "a test that needs the trained model, a browser or PostgreSQL must carry its marker "
+            "(`pytestmark = pytest.mark.model` for a module, or @pytest.mark.model on the test):"
+            "\n  " + "\n  ".join(unmarked)
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from scripts.evaluate_nlu import DEFAULT_NLU, evaluate, load_examples
 from tests.helpers import ROOT
 
@@ -27,6 +29,7 @@ def test_holdout_is_apart_from_training_data():
     assert not overlap, overlap
 
 
+@pytest.mark.model
 def test_holdout_intent_and_entity_f1(agent):
     scores = evaluate(agent, DEFAULT_NLU)
     out = ROOT / "results" / "nlu_holdout.json"
@@ -37,6 +40,7 @@ def test_holdout_intent_and_entity_f1(agent):
     assert scores.entity_f1 >= 0.90, scores.errors
 
 
+@pytest.mark.model
 def test_faq_holdout_floor(agent):
     """A floor, not the target: issue 6 asks for more (see the README's evaluation section)."""
     scores = evaluate(agent, FAQ_HOLDOUT)

@@ -9,7 +9,11 @@ emergency answer.
 
 from __future__ import annotations
 
+import pytest
+
 from actions.knowledge import render_faq
+
+pytestmark = pytest.mark.model
 
 
 def texts(replies):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.model
+
 
 def texts(replies):
     return "\n".join(r.get("text", "") for r in replies)

@@ -24,6 +24,7 @@ def marked(conversation):
     return pytest.param(conversation, marks=pytest.mark.xfail(reason=reason, strict=True))
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     "conversation", [marked(c) for c in CONVERSATIONS], ids=lambda c: f"{c.file}-{slug(c.name)}"
 )

@@ -17,7 +17,11 @@ import pytest
 from tests.helpers import MODEL
 from tests.stack import Stack, status
 
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model")
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.browser,  # the page serves the built widget (web/node_modules)
+    pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model"),
+]
 
 
 def _port_open(port: int) -> bool:

@@ -21,6 +21,8 @@ import pytest
 from tests.helpers import MODEL, ROOT
 from tests.stack import Stack
 
+pytestmark = [pytest.mark.model, pytest.mark.browser]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SHOTS = ROOT / "results" / "widget"

@@ -9,6 +9,8 @@ import re
 import pytest
 from sqlalchemy import create_engine, text
 
+pytestmark = pytest.mark.model
+
 REFERENCE = re.compile(r"\bBK-[A-HJ-NP-Z2-9]{6}\b")
 
 
