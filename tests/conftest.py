@@ -31,6 +31,23 @@ def kb():
 
 
 @pytest.fixture(scope="session")
+def nlu_examples():
+    """scripts.evaluate_nlu.load_examples, each file read once a session: Rasa's reader takes
+    seconds on the training data, which several modules check."""
+    from scripts.evaluate_nlu import load_examples
+
+    cache: dict[Path, list] = {}
+
+    def load(path) -> list:
+        key = Path(path).resolve()
+        if key not in cache:
+            cache[key] = load_examples(key)
+        return cache[key]
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def action_db(tmp_path_factory) -> Path:
     """The SQLite file the test action server records to (never the developer's own)."""
     return tmp_path_factory.mktemp("db") / "clinic.db"

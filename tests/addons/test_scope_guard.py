@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from addons.scope_guard import OUT_OF_SCOPE, SCOPE_KEY, ScopeGuard
-from scripts.evaluate_nlu import load_examples
 from tests.helpers import ROOT, entities_in
 
 
@@ -86,7 +85,7 @@ def test_a_misread_form_answer_or_booking_about_something_else_is_out_of_scope(g
     assert message.get("intent")["name"] == OUT_OF_SCOPE
 
 
-def _guarded_examples():
+def _guarded_examples(load_examples):
     config = ScopeGuard.get_default_config()
     intents = set(config["intents"]) | set(config["misread_intents"])
     files = [p for p in (ROOT / "data" / "nlu").glob("*.yml") if p.name != "kb_generated.yml"]
@@ -97,10 +96,10 @@ def _guarded_examples():
                 yield path.name, ex
 
 
-def test_no_in_scope_training_or_held_out_example_is_flipped(guard):
+def test_no_in_scope_training_or_held_out_example_is_flipped(guard, nlu_examples):
     flipped = [
         (name, ex.intent, ex.text)
-        for name, ex in _guarded_examples()
+        for name, ex in _guarded_examples(nlu_examples)
         if guard.outside_terms(ex.text, entities_in(ex.text))
     ]
     assert not flipped, flipped

@@ -107,13 +107,11 @@ def test_symptom_findings_respect_negation_and_other_people():
     assert "tingling" not in f.present("symptom")
 
 
-def test_training_descriptions_of_ordinary_pain_raise_no_red_flag():
+def test_training_descriptions_of_ordinary_pain_raise_no_red_flag(nlu_examples):
     """The describe_symptoms examples are ordinary, non-emergency descriptions."""
-    from scripts.evaluate_nlu import load_examples
-
     examples = [
         e
-        for e in load_examples(ROOT / "data" / "nlu" / "symptom_check.yml")
+        for e in nlu_examples(ROOT / "data" / "nlu" / "symptom_check.yml")
         if e.intent in ("describe_symptoms", "inform")
     ]
     flagged = [(e.text, [h.id for h in red_flags_in(e.text)]) for e in examples]

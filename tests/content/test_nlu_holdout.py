@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scripts.evaluate_nlu import DEFAULT_NLU, evaluate, load_examples
+from scripts.evaluate_nlu import DEFAULT_NLU, evaluate
 from tests.helpers import ROOT
 
 TRAINING = ROOT / "data" / "nlu"
@@ -17,14 +17,14 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def test_holdout_is_apart_from_training_data():
+def test_holdout_is_apart_from_training_data(nlu_examples):
     train = {
         _normalise(e.text)
         for p in TRAINING.glob("*.yml")
-        for e in load_examples(p)
+        for e in nlu_examples(p)
         if p.name != "kb_generated.yml"
     }
-    held_out = [*load_examples(DEFAULT_NLU), *load_examples(FAQ_HOLDOUT)]
+    held_out = [*nlu_examples(DEFAULT_NLU), *nlu_examples(FAQ_HOLDOUT)]
     overlap = [e.text for e in held_out if _normalise(e.text) in train]
     assert not overlap, overlap
 
