@@ -21,12 +21,13 @@ export TF_INTER_OP_PARALLELISM_THREADS := 1
 CORE := $(shell find clinic -name '*.py' -o -name '*.yml' 2>/dev/null)
 MODEL_INPUTS := config.yml $(filter-out $(KB_FAQ),$(wildcard domain/*.yml)) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py) $(CORE)
 
-.PHONY: help venv kb model web run shell test lint validate pytest stories eval lock clean
+.PHONY: help venv kb model web run shell test unit lint validate pytest stories eval lock clean
 
 help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint and types, data validation, pytest, test stories"
+	@echo "make unit    the tests that need no trained model and no browser (under 2 min)"
 	@echo "make eval    train the NLU from scratch and measure it, play the multi-turn patient"
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
 	@echo "             reports/multiturn/, reports/readability/ (about 53 min)"
@@ -87,6 +88,10 @@ stories: $(MODEL)
 
 test: lint validate pytest stories
 	@echo "All checks passed."
+
+# The fast tier: no trained model, no widget or browser (markers in pyproject.toml).
+unit: venv kb
+	$(PY) -m pytest -m "not model and not browser"
 
 # Not part of `make test`: six trainings. Held-out sets, 5-fold CV, ../shared/eval; then the
 # multi-turn conversations through the trained model (tests/conversations/), and the

@@ -1,59 +1,26 @@
-"""Shared fixtures: the knowledge base, trackers, a running action server and the trained model."""
+"""Shared fixtures: the knowledge base, a running action server and the trained model.
+
+Plain helpers (trackers, ports, the chat class) are in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "spine-clinic.tar.gz"
-
-#: The condition ids other parts of the product (and later checks) rely on.
-CONDITION_IDS = (
-    "herniated_disc",
-    "degenerative_disc_disease",
-    "spondylolisthesis",
-    "spinal_stenosis",
-    "osteoarthritis",
-    "sciatica",
-    "muscle_strain",
-)
-sys.path.insert(0, str(ROOT))
+from tests.helpers import MODEL, ROOT, Chat, free_port, wait_for_http
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
+pytest_plugins = ["tests.pg"]  # tests/pg.py: PostgreSQL server and per-test databases
 
 
 @pytest.fixture(scope="session")
@@ -63,56 +30,21 @@ def kb():
     return knowledge()
 
 
-def make_tracker(
-    text: str = "",
-    entities: list[dict[str, Any]] | None = None,
-    slots: dict[str, Any] | None = None,
-    intent: str = "ask_condition_info",
-):
-    """A rasa-sdk tracker whose latest user message is `text` with `entities`."""
-    from rasa_sdk import Tracker
+@pytest.fixture(scope="session")
+def nlu_examples():
+    """scripts.evaluate_nlu.load_examples, each file read once a session: Rasa's reader takes
+    seconds on the training data, which several modules check."""
+    from scripts.evaluate_nlu import load_examples
 
-    message = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 1.0},
-        "entities": entities or [],
-    }
-    events = [{"event": "user", "text": text, "parse_data": message}]
-    return Tracker(
-        sender_id="test",
-        slots=slots or {},
-        latest_message=message,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    cache: dict[Path, list] = {}
 
+    def load(path) -> list:
+        key = Path(path).resolve()
+        if key not in cache:
+            cache[key] = load_examples(key)
+        return cache[key]
 
-def entities_in(text: str) -> list[dict[str, Any]]:
-    """Entities as the NLU pipeline would attach them (same matcher, same pipeline)."""
-    from actions.nlp import matcher
-
-    return [
-        {
-            "entity": e.label,
-            "value": e.id,
-            "start": e.start,
-            "end": e.end,
-            "confidence_entity": e.confidence,
-        }
-        for e in matcher()(text)
-    ]
-
-
-def run_action(action, tracker):
-    """Run a rasa-sdk action; return (messages, events)."""
-    from rasa_sdk.executor import CollectingDispatcher
-
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return dispatcher.messages, events
+    return load
 
 
 @pytest.fixture(scope="session")
@@ -165,25 +97,37 @@ def agent(action_server):
     return Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_server))
 
 
-class Chat:
-    """One conversation with the agent: send text, get the bot's messages back."""
-
-    def __init__(self, agent, sender: str) -> None:
-        self.agent, self.sender = agent, sender
-        self.last: list[dict[str, Any]] = []
-
-    def __call__(self, text: str) -> list[dict[str, Any]]:
-        self.last = asyncio.run(self.agent.handle_text(text, sender_id=self.sender))
-        return self.last
-
-    def slot(self, name: str):
-        tracker = asyncio.run(self.agent.tracker_store.retrieve(self.sender))
-        return tracker.get_slot(name)
-
-
 @pytest.fixture
 def chat(agent, request):
     return Chat(agent, sender=f"test-{request.node.name}")
 
 
-pytest_plugins = ["pg"]  # tests/pg.py: PostgreSQL server and per-test databases
+#: Fixtures that need more than a built .venv and the spaCy pipeline, and the markers a test
+#: using one (itself or through another fixture) must carry so that `make unit` leaves it out.
+NEEDS_MARKERS = {
+    "agent": {"model"},
+    "chat": {"model"},
+    "postgres_url": {"postgres"},
+    # tests/web/test_widget_browser.py: headless Chromium, and the whole stack with the widget
+    "browser": {"browser"},
+    "stack": {"model", "browser"},
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: every run checks every test
+def pytest_collection_modifyitems(config, items):
+    """Fail the collection when a test uses a fixture of NEEDS_MARKERS without its markers."""
+    unmarked = []
+    for item in items:
+        used = sorted(NEEDS_MARKERS.keys() & set(getattr(item, "fixturenames", ())))
+        needed = set().union(*(NEEDS_MARKERS[f] for f in used))
+        lacking = sorted(m for m in needed if item.get_closest_marker(m) is None)
+        if lacking:
+            uses, marks = ", ".join(used), " ".join(lacking)
+            unmarked.append(f"{item.nodeid} (uses {uses}): not marked {marks}")
+    if unmarked:
+        raise pytest.UsageError(
+            "a test that needs the trained model, a browser or PostgreSQL must carry its marker "
+            "(`pytestmark = pytest.mark.model` for a module, or @pytest.mark.model on the test):"
+            "\n  " + "\n  ".join(unmarked)
+        )

@@ -133,7 +133,7 @@ def _empty(url: str) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path, monkeypatch) -> str:
     """An empty clinic database of each kind, made current through DATABASE_URL."""
     if request.param == "sqlite":

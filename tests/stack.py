@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 READY_TIMEOUT = 240  # seconds: the model alone takes about 20 s to load on 2 cores
 

@@ -1,0 +1,105 @@
+"""Reading follow-ups and booking requests (actions/subject.py), and answering follow-ups
+about a condition, a treatment or the patient's own case (actions/follow_ups.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.follow_ups import ActionFollowUp
+from actions.subject import (
+    asks_to_book,
+    contraindication_terms,
+    follow_up_kind,
+    is_clinic_question,
+)
+from tests.helpers import make_tracker, run_action
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("is it serious?", "serious"),
+        ("will it go away on its own", "go_away"),
+        ("how long does it normally go on for", "how_long"),
+        ("what should i do?", "what_to_do"),
+        ("anything i can do at home?", "self_care"),
+        ("does it hurt?", "hurt"),
+        ("how many sessions would i need", "sessions"),
+        ("which of those cause leg pain", "leg_pain"),
+        ("can i still have it if im pregnant", "contraindication"),
+        ("what if i have osteoporosis", "contraindication"),
+        ("could my job be causing it?", "causes"),
+        ("and does it actually work", "evidence"),
+        ("my back hurts when i sit", None),  # a story, not a question
+        ("whats the best dog food for a labrador", None),
+    ],
+)
+def test_follow_up_kinds(text, kind):
+    assert follow_up_kind(text) == kind
+
+
+def test_clinic_questions_and_booking_requests():
+    assert is_clinic_question("how much is the first visit?")
+    assert not is_clinic_question("is it serious?")
+    assert asks_to_book("im 67, my back has been sore for a week, could i book for thursday")
+    assert asks_to_book("can you fit me in monday?")
+    assert not asks_to_book("my back has been sore for a week")
+    assert contraindication_terms("what if im pregnant and on blood thinners") == [
+        "pregnant",
+        "blood thinners",
+    ]
+
+
+def follow_up(text, slots):
+    tracker = make_tracker(text, [], slots, "ask_outlook")
+    messages, events = run_action(ActionFollowUp(), tracker)
+    return "\n".join(m["text"] for m in messages), events
+
+
+def test_is_it_serious_about_a_condition(kb):
+    sciatica = kb.conditions["sciatica"]
+    text, events = follow_up("is it serious?", {"condition": "sciatica", "topic": "condition"})
+    assert sciatica.outlook in text and sciatica.urgent in text
+    assert {"event": "slot", "name": "topic", "value": "condition", "timestamp": None} in events
+
+
+def test_self_care_for_a_condition_lists_only_what_people_do_themselves(kb):
+    text, _ = follow_up(
+        "anything i can do at home?", {"condition": "herniated_disc", "topic": "condition"}
+    )
+    own = [t for t in kb.treatments_for("herniated_disc") if t.kind == "self_care"]
+    assert own and all(t.summary in text for t in own)
+    assert "Spinal manipulation" not in text
+
+
+def test_a_contraindication_about_a_treatment_quotes_its_caution(kb):
+    text, _ = follow_up(
+        "what if i have osteoporosis",
+        {"treatment": "spinal_manipulation", "topic": "treatment"},
+    )
+    assert "osteoporosis" in text and "Spinal manipulation" in text
+
+
+def test_a_pronoun_after_a_switch_means_the_latest_subject(kb):
+    decompression = kb.treatments["spinal_decompression"]
+    text, _ = follow_up(
+        "does it hurt?",
+        {"condition": "sciatica", "treatment": "spinal_decompression", "topic": "treatment"},
+    )
+    assert decompression.session in text
+
+
+def test_serious_about_the_patients_own_case_never_judges_it(kb):
+    text, _ = follow_up("is it serious?", {"topic": "case", "case": {"duration": "3 days"}})
+    assert "can't tell how serious your own pain is" in text
+    assert "Nothing you've told me so far is one of the warning signs" in text
+    assert kb.clinic.emergency_number in text
+    text, _ = follow_up("is it serious?", {"topic": "case", "triage_level": "urgent"})
+    assert "needs checking by a doctor first" in text
+
+
+def test_what_to_do_and_self_care_about_the_case(kb):
+    text, _ = follow_up("what should i do?", {"topic": "case"})
+    assert kb.faqs["rest_or_move"].answer[:40] in text
+    text, _ = follow_up("what can i do at home meanwhile", {"topic": "case"})
+    assert kb.treatments["heat_ice"].summary in text
