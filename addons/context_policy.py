@@ -12,7 +12,7 @@ what the conversation is about, and decides before the rules do:
 - while the patient's own problem is the subject (`topic` is `case`), a message that adds to
   the story goes to the symptom check too;
 - a short follow-up question ("is it serious?", "can I still have it if I'm pregnant?") goes
-  to `action_follow_up`, which answers it about the subject (actions/subject.py);
+  to `action_follow_up`, which answers it about the subject (clinic/subject.py);
 - inside a thread about a condition or treatment, a question the classifier put out of scope
   but that names nothing outside our scope is a follow-up too ("and on a bike?").
 
@@ -175,7 +175,7 @@ class Reading:
     intent: str | None
     topic: str | None
     asked: bool  # the symptom check's question is still open
-    kind: str | None  # the follow-up kind (actions/follow_ups.yml)
+    kind: str | None  # the follow-up kind (clinic/subject.yml)
     other_subject: bool  # names a condition or treatment other than the one discussed
     outside: bool  # the scope guard found something outside our scope
     question: bool

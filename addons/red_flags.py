@@ -1,7 +1,7 @@
 """Rasa NLU component: red flags on every message, whatever the intent classifier said.
 
 It runs last in the pipeline on the Doc that `SpacyNLP` made (the project's own pipeline,
-with the red-flag span ruler) and applies the same `actions.triage.detect_red_flags` as the
+with the red-flag span ruler) and applies the same `clinic.red_flags.detect_red_flags` as the
 actions and the evaluation script. When a red flag counts, the message's intent becomes
 `red_flag` with confidence 1.0 (DIET's guess stays in the ranking) and the hits are added to
 the parse result under `red_flags`; `addons.triage_policy.RedFlagPolicy` then makes sure the

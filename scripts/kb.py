@@ -23,8 +23,8 @@ from clinic.nlp import build_pipeline, matcher, term_variants
 HEADER = "# Generated from knowledge/*.yml by scripts/kb.py; edit the knowledge base instead.\n"
 
 
-def write_pipeline(out: Path) -> None:
-    nlp = build_pipeline(load_knowledge())
+def write_pipeline(out: Path, kb) -> None:
+    nlp = build_pipeline(kb)
     out.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out)
     print(f"spaCy pipeline with {len(nlp.get_pipe('entity_ruler'))} patterns -> {out}")
@@ -65,6 +65,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        default=None,
+        help="the knowledge directory (default: $KNOWLEDGE_DIR or knowledge/ of this checkout); "
+        "project.yml passes its own, so a copied project builds from its own files",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check")
     sub.add_parser("pipeline").add_argument("out", type=Path)
@@ -73,19 +80,19 @@ def main(argv=None) -> int:
     sub.add_parser("match").add_argument("text", nargs="+")
     args = parser.parse_args(argv)
     try:
+        kb = load_knowledge(args.knowledge)
         if args.command == "check":
-            kb = load_knowledge()
             entries = sum(1 for _ in kb.entries())
             print(f"knowledge base OK: {entries} entries, {len(kb.sources)} sources")
         elif args.command == "pipeline":
-            write_pipeline(args.out)
+            write_pipeline(args.out, kb)
         elif args.command == "nlu":
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(nlu_yaml(load_knowledge()), encoding="utf-8")
+            args.out.write_text(nlu_yaml(kb), encoding="utf-8")
             print(f"NLU lookup tables and synonyms -> {args.out}")
         elif args.command == "faq":
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(faq_responses_yaml(load_knowledge()), encoding="utf-8")
+            args.out.write_text(faq_responses_yaml(kb), encoding="utf-8")
             print(f"FAQ responses -> {args.out}")
         else:
             for text in args.text:

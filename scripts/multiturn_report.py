@@ -4,7 +4,7 @@ model and the real action server, and report the share handled as expected.
     python scripts/multiturn_report.py [--model MODEL] [--out reports/multiturn]
 
 A conversation counts as handled when every one of its turns passes the checks of
-tests/multiturn.py (the same checks tests/test_multiturn.py asserts). Writes report.json
+scripts/multiturn.py (the same checks tests/dialogue/test_multiturn.py asserts). Writes report.json
 (every turn: what was said, what ran, what was wrong) and summary.md to --out, and prints
 the figures. Bookings go to a throwaway SQLite file, never the developer's own.
 """
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from tests.multiturn import (  # noqa: E402  (after the environment above)
+from scripts.multiturn import (  # noqa: E402  (after the environment above)
     CONVERSATIONS,
     HELD_OUT,
     load,

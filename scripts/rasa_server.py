@@ -1,4 +1,4 @@
-"""`rasa` with contact details redacted from its logs (actions/privacy.py).
+"""`rasa` with contact details redacted from its logs (clinic/privacy.py).
 
 `make run` starts the Rasa server through this wrapper so that a phone number or an email a
 patient typed never reaches logs/rasa.log in clear text, whatever the log level.

@@ -5,7 +5,7 @@
 A passage is one text a patient can be shown: each prose field of a knowledge-base entry
 (a condition's summary, a treatment's evidence, a symptom's explanation...), each list field
 read as one passage (a condition's causes), each FAQ answer with the clinic's facts filled
-in, each red flag's reason, and each answer template of actions/answers.yml that carries
+in, each red flag's reason, and each answer template of actions/wording.yml that carries
 words of its own. Grades come from textstat (Flesch-Kincaid grade level, pyphen syllables).
 
 Prints the share of passages at or below the grade limit, the median grade and the hardest

@@ -25,7 +25,7 @@ pytest_plugins = ["tests.pg"]  # tests/pg.py: PostgreSQL server and per-test dat
 
 @pytest.fixture(scope="session")
 def kb():
-    from actions.knowledge import knowledge
+    from clinic.knowledge import knowledge
 
     return knowledge()
 

@@ -78,7 +78,7 @@ def make_tracker(
 
 def entities_in(text: str) -> list[dict[str, Any]]:
     """Entities as the NLU pipeline would attach them (same matcher, same pipeline)."""
-    from actions.nlp import matcher
+    from clinic.nlp import matcher
 
     return [
         {

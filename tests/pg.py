@@ -126,10 +126,10 @@ def _empty(url: str) -> None:
     """Remove every row the storage layer keeps, so each test starts from nothing."""
     from sqlalchemy import text
 
-    from actions import storage
+    from actions.records import database
 
-    with storage._engine_for(url).begin() as conn:
-        names = ", ".join(t.name for t in storage.iter_tables())
+    with database._engine_for(url).begin() as conn:
+        names = ", ".join(t.name for t in database.iter_tables())
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
 
 

@@ -3,7 +3,7 @@
 "I want to talk to a person" works from anywhere (any form is left first, see
 data/rules/booking.yml). The form asks only for what is not known yet (name, phone or email);
 the request then goes to the clinic's system with the intake summary and triage level, by the
-same persistent outbox as bookings (actions/handoff.py), so it is not lost if the clinic's
+same persistent outbox as bookings (actions/records/handoff.py), so it is not lost if the clinic's
 webhook is down.
 """
 

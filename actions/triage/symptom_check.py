@@ -3,7 +3,7 @@
 Every piece of a story ("shooting pain down my thigh", "3 weeks", "no", "worse when I
 cough") comes here: addons/context_policy.py sends a message that answers the question just
 asked, or adds to a story under way, and the rules send a described problem. The piece is
-read into the conversation's one case (actions/case.py, kept in the `case` slot). The first
+read into the conversation's one case (clinic/intake/case.py, kept in the `case` slot). The first
 time symptoms are known, the answer names what they are commonly linked to and why, most
 common conditions first, never as a diagnosis. Then the most useful question still open is
 asked directly, with buttons and free text, one at a time; nothing already said is asked

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import functools
 import types
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from clinic.knowledge.models import WEEKDAYS, Hours
+from clinic.knowledge.models import WEEKDAYS, Clinic, Faq, Hours
 
-if TYPE_CHECKING:
-    from clinic.knowledge.loading import KnowledgeBase
-    from clinic.knowledge.models import Faq
+
+class HasClinic(Hashable, Protocol):
+    """What the placeholders need of a knowledge base: its clinic (loading's KnowledgeBase)."""
+
+    @property
+    def clinic(self) -> Clinic: ...
 
 
 def lower_first(text: str) -> str:
@@ -65,7 +69,7 @@ def _unpadded(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def clinic_fields(kb: KnowledgeBase) -> dict[str, Any]:
+def clinic_fields(kb: HasClinic) -> dict[str, Any]:
     """The clinic's facts by placeholder name: the only place they are built (once per
     knowledge base; callers copy, never change, the mapping)."""
     clinic = kb.clinic
@@ -85,12 +89,12 @@ def clinic_fields(kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
-def fill(template: str, kb: KnowledgeBase, **fields: Any) -> str:
+def fill(template: str, kb: HasClinic, **fields: Any) -> str:
     """`template` with the clinic's facts and `fields` filled in (`fields` win)."""
     lowered = {f"{k}_lower": lower_first(v) for k, v in fields.items() if isinstance(v, str) and v}
     return template.format(**{**clinic_fields(kb), **fields, **lowered})
 
 
-def render_faq(kb: KnowledgeBase, faq: Faq) -> str:
+def render_faq(kb: HasClinic, faq: Faq) -> str:
     """The FAQ's answer with the clinic's facts filled in."""
     return fill(faq.answer, kb)

@@ -1,4 +1,4 @@
-"""Appointment slots (actions/availability.py): hours, notice, horizon, DST, nearest free."""
+"""Appointment slots (clinic/availability.py): hours, notice, horizon, DST, nearest free."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.availability import (
-    Slot,
-    candidate_slots,
-    clinic_now,
-    free_slots,
-    nearest_free_slots,
-)
-from actions.knowledge import knowledge
+from actions.records.bookings import booked_slots
+from clinic import availability
+from clinic.availability import Slot, candidate_slots, clinic_now
+from clinic.knowledge import knowledge
+
+
+def free_slots(*args, **kwargs):
+    """free_slots with the bookings held in the test's database."""
+    return availability.free_slots(*args, taken=booked_slots, **kwargs)
+
+
+def nearest_free_slots(*args, **kwargs):
+    """nearest_free_slots with the bookings held in the test's database."""
+    return availability.nearest_free_slots(*args, taken=booked_slots, **kwargs)
+
 
 TZ = ZoneInfo("America/Chicago")
 #: Monday 23 November 2026, 07:00 in Chicago: every test's "now", whatever the real date.
@@ -49,7 +56,7 @@ def hold(*slots: Slot) -> None:
     """Active bookings for `slots`, written directly (bypassing "now"-relative checks)."""
     from sqlalchemy import insert
 
-    from actions import storage
+    from actions.records import database
 
     stamp = dt.datetime.now(dt.timezone.utc)
     rows = [
@@ -57,7 +64,7 @@ def hold(*slots: Slot) -> None:
             "reference": f"BK-T{i:05d}",
             "status": "booked",
             "active": 1,
-            "starts_at": storage.utc(slot.start),
+            "starts_at": database.utc(slot.start),
             "practitioner": slot.practitioner,
             "patient_name": "Test Patient",
             "phone": "+15550100000",
@@ -72,8 +79,8 @@ def hold(*slots: Slot) -> None:
         }
         for i, slot in enumerate(slots)
     ]
-    with storage.engine().begin() as conn:
-        conn.execute(insert(storage.bookings), rows)
+    with database.engine().begin() as conn:
+        conn.execute(insert(database.bookings), rows)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.knowledge import KnowledgeBaseError, Treatment, load_knowledge
+from clinic.knowledge import KnowledgeBaseError, Treatment, load_knowledge
 from tests.helpers import CONDITION_IDS, ROOT
 
 KNOWLEDGE = ROOT / "knowledge"

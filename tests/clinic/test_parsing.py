@@ -7,18 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.validation import (
-    REFERENCE_RE,
-    Preference,
-    PreferenceProblem,
+from clinic.parsing.booking_answers import REFERENCE_RE, parse_patient_type, parse_reference
+from clinic.parsing.contact import (
     normalise_contact,
     normalise_email,
     normalise_name,
     normalise_phone,
-    parse_patient_type,
-    parse_preference,
-    parse_reference,
 )
+from clinic.parsing.times import Preference, PreferenceProblem, parse_preference
 
 TZ = "America/Chicago"
 ZONE = ZoneInfo(TZ)
@@ -312,6 +308,6 @@ def test_parse_reference(text: str, expected: str | None) -> None:
 
 
 def test_an_email_inside_a_sentence_is_found():
-    from actions.validation import normalise_email
+    from clinic.parsing.contact import normalise_email
 
     assert normalise_email("you can reach me on Zoe.OBrien@Example.com") == "zoe.obrien@example.com"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from actions.privacy import (
+from clinic.privacy import (
     RedactingFilter,
     install_log_redaction,
     mask_name,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from actions.triage import findings_in, red_flags_in, triage_level
+from clinic.red_flags import findings_in, red_flags_in, triage_level
 from scripts.evaluate_triage import DEFAULT_CASES, evaluate
 from tests.helpers import ROOT
 
@@ -143,7 +143,7 @@ def test_blood_clot_and_pregnancy_signs(text, expected):
 
 
 def test_advice_signs_are_not_red_flags():
-    from actions.triage import advice_in
+    from clinic.red_flags import advice_in
 
     for text, flag in [
         ("I'm 67 and my back started hurting last week", "age_new_pain"),

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from actions.knowledge import load_knowledge
-from actions.nlp import (
+from clinic.knowledge import load_knowledge
+from clinic.nlp import (
     build_pipeline,
     load_pipeline,
     matcher,
@@ -119,7 +119,7 @@ def test_project_command_rebuilds_only_when_the_knowledge_base_changes(tmp_path)
 
     from tests.helpers import ROOT
 
-    for part in ("knowledge", "actions", "scripts"):
+    for part in ("knowledge", "clinic", "actions", "scripts"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "project.yml", tmp_path)
 

@@ -1,17 +1,12 @@
-"""Reading follow-ups and booking requests (actions/subject.py), and answering follow-ups
-about a condition, a treatment or the patient's own case (actions/follow_ups.py)."""
+"""Reading follow-ups and booking requests (clinic/subject.py), and answering follow-ups
+about a condition, a treatment or the patient's own case (actions/knowledge_answers/follow_ups.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from actions.follow_ups import ActionFollowUp
-from actions.subject import (
-    asks_to_book,
-    contraindication_terms,
-    follow_up_kind,
-    is_clinic_question,
-)
+from actions.knowledge_answers.follow_ups import ActionFollowUp
+from clinic.subject import asks_to_book, contraindication_terms, follow_up_kind, is_clinic_question
 from tests.helpers import make_tracker, run_action
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from actions.nlp import matcher
+from clinic.nlp import matcher
 from tests.helpers import ROOT
 
 EVAL_DIR = ROOT.parent / "shared" / "eval"

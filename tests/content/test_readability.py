@@ -23,12 +23,12 @@ def test_every_kind_of_patient_text_is_measured(kb):
         "treatments.yml",
         "faq.yml",
         "red_flags.yml",
-        "answers.yml",
+        "wording.yml",
     }
     where = {p.where for p in passages(kb)}
     assert "faq.yml pregnancy.answer" in where
     assert "red_flags.yml blood_clot.reason" in where
-    assert "answers.yml templates.triage_emergency" in where
+    assert "wording.yml templates.triage_emergency" in where
 
 
 def test_list_items_and_bullets_count_as_sentences():

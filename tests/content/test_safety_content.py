@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.knowledge import render_faq
+from clinic.knowledge.wording import render_faq
 
 pytestmark = pytest.mark.model
 

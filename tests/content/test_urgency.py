@@ -1,7 +1,7 @@
 """One urgency per warning sign, across every patient-facing text.
 
 Every passage a patient can be shown (knowledge/*.yml, the FAQ answers, the red-flag
-reasons, the templates of actions/answers.yml, as listed by scripts/readability.py; plus
+reasons, the templates of actions/wording.yml, as listed by scripts/readability.py; plus
 the domain's responses and the other wording files next to the actions) is read with the
 red-flag matcher. Wherever a text names a warning sign, the urgency words
 nearest to it in the same sentence (or the header of the list it is in) must be the ones its
@@ -20,8 +20,16 @@ import yaml
 from scripts.readability import Passage, passages
 from tests.helpers import ROOT
 
-#: Wording files next to the actions, besides answers.yml (read by scripts/readability.py).
-WORDING_FILES = ("forms.yml", "booking.yml", "topics.yml", "handoff.yml", "intake.yml")
+#: Wording files beside the code, besides actions/wording.yml (read by scripts/readability.py).
+WORDING_FILES = (
+    "actions/forms.yml",
+    "actions/booking/booking.yml",
+    "actions/knowledge_answers/topics.yml",
+    "actions/knowledge_answers/answers.yml",
+    "actions/records/handoff.yml",
+    "actions/triage/questions.yml",
+    "clinic/intake/intake.yml",
+)
 
 #: The words that say how urgent something is, by route.
 CUES = {
@@ -94,16 +102,16 @@ def other_texts() -> list[Passage]:
         for where, text in _strings(responses, "responses"):
             out.append(Passage(f"domain/{path.name}", where.removesuffix(".text"), "text", text))
     for name in WORDING_FILES:
-        data = yaml.safe_load((ROOT / "actions" / name).read_text())
-        for where, text in _strings(data, name.removesuffix(".yml")):
-            out.append(Passage(f"actions/{name}", where, "text", text))
+        data = yaml.safe_load((ROOT / name).read_text())
+        for where, text in _strings(data, name.rsplit("/", 1)[-1].removesuffix(".yml")):
+            out.append(Passage(name, where, "text", text))
     return out
 
 
 @pytest.fixture(scope="module")
 def mentions(kb):
     """(clause, flag id, sign words, urgency found) for every sign any text names."""
-    from actions.triage import sign_mentions
+    from clinic.red_flags import sign_mentions
 
     out = []
     for p in [*passages(kb), *other_texts()]:

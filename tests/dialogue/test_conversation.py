@@ -137,7 +137,7 @@ def _payloads(reply) -> list[str]:
 
 
 def test_clinic_faqs_answer_with_the_clinics_own_facts(chat, kb):
-    from actions.knowledge import hours_text
+    from clinic.knowledge.wording import hours_text
 
     assert hours_text(kb.clinic.hours) in texts(chat("what time do you open on saturdays?"))
     assert kb.clinic.practice.parking in texts(chat("is there anywhere to leave my car?"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.multiturn import load, player, report_line, run, slug
+from scripts.multiturn import load, player, report_line, run, slug
 
 CONVERSATIONS = load()
 

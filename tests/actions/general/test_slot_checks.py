@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from actions.slot_checks import ValidateSlotMappings
+from actions.general.slot_checks import ValidateSlotMappings
 from tests.helpers import make_tracker
 
 DOMAIN = {
@@ -44,7 +44,7 @@ def test_anything_else_a_typed_payload_puts_there_is_cleared(slot, value):
 
 def test_the_answer_actions_survive_a_cleared_slot():
     """After the check, an answer action sees no condition and asks which one is meant."""
-    from actions.answers import ActionExplainCauses
+    from actions.knowledge_answers.answers import ActionExplainCauses
     from tests.helpers import run_action
 
     messages, _ = run_action(

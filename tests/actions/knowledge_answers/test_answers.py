@@ -10,7 +10,9 @@ import re
 import pytest
 import yaml
 
-from actions.answers import (
+from actions.chat import say, wording
+from actions.general.session import ActionDefaultFallback, ActionSessionStart
+from actions.knowledge_answers.answers import (
     ActionExplainAssessment,
     ActionExplainCauses,
     ActionExplainCondition,
@@ -18,11 +20,10 @@ from actions.answers import (
     ActionExplainOutlook,
     ActionExplainSymptoms,
     ActionExplainTreatment,
-    say,
-    wording,
 )
-from actions.booking import opening_hours_text
-from actions.session import ActionDefaultFallback, ActionSessionStart
+from actions.knowledge_answers.asks import answers_config
+from clinic.knowledge.wording import hours_runs
+from scripts.web import hours_html
 from tests.helpers import CONDITION_IDS, ROOT, entities_in, make_tracker, run_action
 
 BUBBLE_LIMIT = 700
@@ -61,7 +62,7 @@ def check_buttons(messages, kb):
         assert m and m.group(1) in intents, b
         for label, value in json.loads(m.group(2) or "{}").items():
             if label == "aspect":
-                assert value in wording()["aspect_words"]
+                assert value in answers_config()["aspect_words"]
             else:
                 assert value in kb.by_label(label), b
 
@@ -295,7 +296,7 @@ def test_no_treatment_named_lists_what_the_clinic_offers(kb):
 
 
 def test_every_treatment_answer_fits_in_chat_bubbles(kb):
-    for tid, aspect in itertools.product(kb.treatments, (None, *wording()["aspect_words"])):
+    for tid, aspect in itertools.product(kb.treatments, (None, *answers_config()["aspect_words"])):
         entities = [{"entity": "treatment", "value": tid}]
         if aspect:
             entities.append({"entity": "aspect", "value": aspect})
@@ -337,9 +338,12 @@ def test_leg_pain_for_a_joint_or_the_calf_names_other_causes(kb, region):
 
 
 def test_opening_hours_group_weekdays(kb):
-    text = opening_hours_text(kb.clinic)
-    assert text.splitlines()[-1].startswith("Sun")
-    assert len(text.splitlines()) <= 7
+    runs = hours_runs(kb.clinic.hours)
+    assert (runs[0].first, runs[-1].last) == ("monday", "sunday")
+    assert all(a.ranges != b.ranges for a, b in itertools.pairwise(runs))
+    rows = hours_html(kb.clinic).splitlines()  # the web page's table: one row per run
+    assert len(rows) == len(runs) <= 7
+    assert rows[-1].startswith("<tr><th>Sun")
 
 
 def test_session_start_fills_clinic_slots_and_keeps_context(kb):

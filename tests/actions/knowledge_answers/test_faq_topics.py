@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.fallback import ActionOfferTopics
-from actions.faq import ActionAnswerFaq, faq_messages
-from actions.knowledge import KnowledgeBaseError, hours_text, load_knowledge, render_faq
-from actions.topics import Topic, likely_topics, second_question, selected_faq
+from actions.general.fallback import ActionOfferTopics
+from actions.knowledge_answers.faq import ActionAnswerFaq, faq_messages
+from actions.knowledge_answers.topics import Topic, likely_topics, second_question, selected_faq
+from clinic.knowledge import KnowledgeBaseError, load_knowledge
+from clinic.knowledge.wording import hours_text, render_faq
 from tests.helpers import ROOT, make_tracker, run_action
 
 KNOWLEDGE = ROOT / "knowledge"
@@ -233,7 +234,7 @@ def test_the_other_question_in_a_message(text, answered, expected):
     ],
 )
 def test_the_offer_for_the_other_question_is_about_what_that_question_names(kb, text, condition):
-    from actions.topics import follow_up_offer
+    from actions.knowledge_answers.topics import follow_up_offer
     from tests.helpers import entities_in
 
     tracker = make_tracker(text, entities_in(text), intent="ask_causes")
@@ -242,7 +243,7 @@ def test_the_offer_for_the_other_question_is_about_what_that_question_names(kb, 
 
 
 def test_a_message_padded_with_whitespace_is_read_as_its_words():
-    from actions.topics import MAX_SCANNED_CHARS, clauses
+    from actions.knowledge_answers.topics import MAX_SCANNED_CHARS, clauses
 
     assert clauses("what is sciatica?" + " \n" * 5000 + "how is it treated?") == [
         "what is sciatica?",

@@ -1,4 +1,5 @@
-"""Hand-off outbox (actions/handoff.py) against a real local HTTP receiver, on both databases."""
+"""Hand-off outbox (actions/records/outbox.py, handoff.py) against a real local HTTP receiver,
+on both databases."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from actions import handoff, storage
-from actions.availability import candidate_slots, clinic_now
-from actions.handoff import OutboxWorker, deliver_pending, pending_handoffs
-from actions.storage import create_booking, request_callback
+from actions.records import bookings, database, handoff
+from actions.records.bookings import create_booking, request_callback
+from actions.records.handoff import OutboxWorker, deliver_pending, pending_handoffs
+from clinic.availability import candidate_slots, clinic_now
 from tests.helpers import ROOT
 
 
@@ -73,7 +74,7 @@ def no_webhook_env(monkeypatch) -> None:
     monkeypatch.delenv("HANDOFF_WEBHOOK_TOKEN", raising=False)
 
 
-def book(index: int = 0, **overrides: object) -> storage.Booking:
+def book(index: int = 0, **overrides: object) -> bookings.Booking:
     start = clinic_now() + dt.timedelta(days=3)
     slot = candidate_slots(start, start + dt.timedelta(days=7))[index]
     fields = {
@@ -102,8 +103,8 @@ def callback() -> int:
 
 
 def outbox_rows() -> list:
-    with storage.engine().connect() as conn:
-        return list(conn.execute(select(storage.outbox).order_by(storage.outbox.c.id)))
+    with database.engine().connect() as conn:
+        return list(conn.execute(select(database.outbox).order_by(database.outbox.c.id)))
 
 
 def test_delivery_posts_each_event_once_with_its_key(db_url, receiver, monkeypatch):
@@ -157,14 +158,14 @@ def test_outage_backs_off_then_delivers_exactly_once(db_url):
     port, url = down.port, down.url
     down.close()
     booking, callback_id = book(), callback()
-    t0 = storage.utcnow()
+    t0 = database.utcnow()
 
     first = deliver_pending(now=t0, url=url)
     assert first["attempted"] == 2 and first["failed"] == 2 and first["pending"] == 2
     rows = outbox_rows()
     assert [r.attempts for r in rows] == [1, 1]
     assert all("could not reach" in r.last_error for r in rows)
-    delay1 = storage.utc(rows[0].next_attempt_at) - t0
+    delay1 = database.utc(rows[0].next_attempt_at) - t0
     assert delay1 == dt.timedelta(seconds=2)
 
     assert deliver_pending(now=t0 + dt.timedelta(seconds=1), url=url)["attempted"] == 0
@@ -172,7 +173,7 @@ def test_outage_backs_off_then_delivers_exactly_once(db_url):
     assert deliver_pending(now=t1, url=url)["failed"] == 2
     rows = outbox_rows()
     assert [r.attempts for r in rows] == [2, 2]
-    delay2 = storage.utc(rows[0].next_attempt_at) - t1
+    delay2 = database.utc(rows[0].next_attempt_at) - t1
     assert delay2 == dt.timedelta(seconds=4) > delay1
 
     back = Receiver(port=port)
@@ -205,7 +206,7 @@ def test_backoff_doubles_up_to_the_maximum():
 
 def test_without_a_webhook_events_wait_and_staff_can_list_them(db_url):
     booking = book()
-    moved = storage.reschedule_booking(
+    moved = bookings.reschedule_booking(
         booking.reference, "+15550100123", book_slot(5), conversation_id="conv-44"
     )
     report = deliver_pending()

@@ -1,4 +1,4 @@
-"""Bookings in the database (actions/storage.py), on SQLite and on PostgreSQL.
+"""Bookings in the database (actions/records/bookings.py, database.py), on SQLite and on PostgreSQL.
 
 The slots used here are real ones a few days from today, so every rule (hours, notice,
 horizon) applies exactly as it does for a patient.
@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from actions import storage
-from actions.availability import Slot, candidate_slots, clinic_now
-from actions.storage import (
+from actions.records import bookings, database, triage_log
+from actions.records.bookings import (
     SlotTaken,
     book_or_alternatives,
     cancel_booking,
@@ -25,6 +24,8 @@ from actions.storage import (
     request_callback,
     reschedule_booking,
 )
+from clinic.availability import Slot, candidate_slots, clinic_now
+from clinic.parsing import booking_answers
 
 PHONE, EMAIL = "+15550100123", "pat@example.org"
 
@@ -50,15 +51,15 @@ def details(**overrides: object) -> dict[str, object]:
 
 
 def outbox_events(kind: str | None = None) -> list[dict]:
-    query = select(storage.outbox).order_by(storage.outbox.c.id)
-    with storage.engine().connect() as conn:
+    query = select(database.outbox).order_by(database.outbox.c.id)
+    with database.engine().connect() as conn:
         rows = list(conn.execute(query))
     return [json.loads(r.payload) for r in rows if kind is None or r.kind == kind]
 
 
 def active_rows() -> int:
-    query = select(storage.bookings).where(storage.bookings.c.active == 1)
-    with storage.engine().connect() as conn:
+    query = select(database.bookings).where(database.bookings.c.active == 1)
+    with database.engine().connect() as conn:
         return len(list(conn.execute(query)))
 
 
@@ -66,7 +67,7 @@ def test_create_and_find(db_url):
     slot = future_slots()[0]
     booking = create_booking(slot=slot, **details())
     assert booking.reference.startswith("BK-") and len(booking.reference) == 9
-    assert set(booking.reference[3:]) <= set(storage.REFERENCE_ALPHABET)
+    assert set(booking.reference[3:]) <= set(booking_answers.REFERENCE_ALPHABET)
     assert booking.status == "booked" and booking.slot() == slot
     assert (
         booking.starts_at.tzinfo is not None and str(booking.starts_at.tzinfo) == "America/Chicago"
@@ -129,7 +130,7 @@ def test_reschedule_moves_the_booking_and_frees_the_old_slot(db_url):
     booking = create_booking(slot=old_slot, **details())
     moved = reschedule_booking(booking.reference, PHONE, new_slot, conversation_id="conv-9")
     assert moved.reference == booking.reference and moved.slot() == new_slot
-    assert storage.count_active(old_slot) == 0 and storage.count_active(new_slot) == 1
+    assert bookings.count_active(old_slot) == 0 and bookings.count_active(new_slot) == 1
     [event] = outbox_events("booking.rescheduled")
     assert event["previous_starts_at"] == old_slot.start.isoformat()
     assert event["booking"]["starts_at"] == new_slot.start.isoformat()
@@ -143,7 +144,7 @@ def test_reschedule_to_a_taken_slot_changes_nothing(db_url):
     with pytest.raises(SlotTaken):
         reschedule_booking(booking.reference, PHONE, theirs, conversation_id="c")
     assert find_booking(booking.reference, PHONE).slot() == mine
-    assert storage.count_active(mine) == 1 and storage.count_active(theirs) == 1
+    assert bookings.count_active(mine) == 1 and bookings.count_active(theirs) == 1
     assert outbox_events("booking.rescheduled") == []
     with pytest.raises(LookupError):
         reschedule_booking(
@@ -157,7 +158,7 @@ def _row(slot: Slot, reference: str, active: int | None) -> dict:
         "reference": reference,
         "status": "booked" if active else "cancelled",
         "active": active,
-        "starts_at": storage.utc(slot.start),
+        "starts_at": database.utc(slot.start),
         "practitioner": slot.practitioner,
         "patient_name": "x",
         "patient_type": "new",
@@ -172,12 +173,12 @@ def _row(slot: Slot, reference: str, active: int | None) -> dict:
 
 def test_the_database_rejects_a_second_active_booking_of_a_slot(db_url):
     slot = future_slots()[0]
-    with storage.engine().begin() as conn:
-        conn.execute(insert(storage.bookings).values(**_row(slot, "BK-AAAAAA", 1)))
-        conn.execute(insert(storage.bookings).values(**_row(slot, "BK-AAAAAB", None)))
-        conn.execute(insert(storage.bookings).values(**_row(slot, "BK-AAAAAC", None)))
-    with pytest.raises(IntegrityError), storage.engine().begin() as conn:
-        conn.execute(insert(storage.bookings).values(**_row(slot, "BK-AAAAAD", 1)))
+    with database.engine().begin() as conn:
+        conn.execute(insert(database.bookings).values(**_row(slot, "BK-AAAAAA", 1)))
+        conn.execute(insert(database.bookings).values(**_row(slot, "BK-AAAAAB", None)))
+        conn.execute(insert(database.bookings).values(**_row(slot, "BK-AAAAAC", None)))
+    with pytest.raises(IntegrityError), database.engine().begin() as conn:
+        conn.execute(insert(database.bookings).values(**_row(slot, "BK-AAAAAD", 1)))
     assert active_rows() == 1
 
 
@@ -206,7 +207,7 @@ def test_twenty_patients_racing_for_one_slot_get_one_booking(db_url):
     for alternatives in refused:
         assert alternatives and slot not in alternatives
         assert len({s.start for s in alternatives}) == len(alternatives)
-    assert active_rows() == 1 and storage.count_active(slot) == 1
+    assert active_rows() == 1 and bookings.count_active(slot) == 1
     assert len(outbox_events("booking.created")) == 1
 
 
@@ -237,5 +238,5 @@ def test_callback_request_is_queued(db_url):
 
 
 def test_triage_events_still_recorded(db_url):
-    event_id = storage.record_triage_event("conv-1", "urgent", ["fever"], "I have a fever")
-    assert storage.recent_triage_events(5)[0]["id"] == event_id
+    event_id = triage_log.record_triage_event("conv-1", "urgent", ["fever"], "I have a fever")
+    assert triage_log.recent_triage_events(5)[0]["id"] == event_id

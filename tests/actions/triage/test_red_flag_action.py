@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.triage import red_flags_in
+from clinic.red_flags import red_flags_in
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def database(tmp_path, monkeypatch):
 
 
 def triage(text, slots=None, active_loop=None):
-    from actions.triage import ActionTriageRedFlag
+    from actions.triage.red_flag import ActionTriageRedFlag
     from tests.helpers import make_tracker, run_action
 
     hits = [h.as_dict() for h in red_flags_in(text)]
@@ -68,7 +68,7 @@ def test_a_red_flag_ends_any_form_and_keeps_the_highest_level(database):
 
 
 def test_the_event_is_recorded_for_staff(database):
-    from actions.storage import recent_triage_events
+    from actions.records.triage_log import recent_triage_events
 
     triage("both my legs have gone numb")
     latest = recent_triage_events(1)[0]
@@ -85,7 +85,7 @@ def test_a_database_failure_does_not_cost_the_urgent_reply(kb, monkeypatch):
 
 
 def test_booking_after_a_red_flag_reminds_to_see_a_doctor_first(kb):
-    from actions.booking import ActionPrepareBooking
+    from actions.booking.appointment import ActionPrepareBooking
     from tests.helpers import make_tracker, run_action
 
     messages, _ = run_action(
@@ -138,7 +138,8 @@ def test_advice_goes_with_a_same_day_reply_but_not_an_emergency(kb, database):
 def test_a_later_message_can_complete_an_earlier_red_flag(kb, database):
     """Breathlessness after a swollen calf (`escalates`), with the same negation and context
     rules: "no shortness of breath" or someone else's breathlessness does not count."""
-    from actions.triage import ActionTriageRedFlag, escalations
+    from actions.triage.red_flag import ActionTriageRedFlag
+    from clinic.red_flags import escalations
     from tests.helpers import make_tracker, run_action
 
     earlier = ["blood_clot"]

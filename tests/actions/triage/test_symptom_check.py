@@ -6,23 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from actions.answers import wording
-from actions.case import (
-    Case,
+from actions.chat import wording
+from actions.triage.symptom_check import ActionSymptomCheck, case_turn, rank_conditions
+from clinic.intake.case import Case, next_question, read_answer, read_piece, short_reason, summary
+from clinic.intake.reading import (
     mentions_case_details,
-    next_question,
     parse_duration,
     parse_onset,
     parse_severity,
     parse_side,
     parse_triggers,
-    read_answer,
-    read_piece,
-    short_reason,
-    summary,
     vocabulary,
 )
-from actions.symptom_check import ActionSymptomCheck, case_turn, rank_conditions
 from tests.helpers import make_tracker, run_action
 
 NOT_A_DIAGNOSIS = wording()["templates"]["not_a_diagnosis"]

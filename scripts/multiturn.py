@@ -1,7 +1,7 @@
 """Multi-turn conversations written as patients type (tests/conversations/*.yml), and the check
 of each turn against what the patient needed.
 
-Used by tests/test_multiturn.py (every conversation must pass) and by
+Used by tests/dialogue/test_multiturn.py (every conversation must pass) and by
 scripts/multiturn_report.py (`make eval`: the share of conversations handled). Each turn's
 `expect` is checked against the actions the assistant ran for that message and the slots
 after it; the file header of each YAML file and the keys below say what each check means.
@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-HERE = Path(__file__).resolve().parent
-CONVERSATIONS = HERE / "conversations"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+CONVERSATIONS = TESTS / "conversations"
 #: Written apart, by someone who saw neither the code nor the conversations above: kept out
 #: of development, so its figure says how well the handling generalises.
-HELD_OUT = HERE / "conversations_heldout"
+HELD_OUT = TESTS / "conversations_heldout"
 
 ANSWER_ACTIONS = {
     "action_follow_up",
@@ -50,7 +50,7 @@ ASPECT_ACTIONS = {
     "contraindication": {"action_explain_treatment"},
     "leg_pain": {"action_explain_leg_pain"},
 }
-#: Follow-up kinds (actions/follow_ups.yml) that answer an aspect.
+#: Follow-up kinds (clinic/subject.yml) that answer an aspect.
 ASPECT_KINDS = {
     "outlook": {"go_away", "how_long"},
     "go_away": {"go_away", "how_long"},
@@ -112,7 +112,7 @@ def check_turn(
     expect: dict[str, Any], actions: list[str], slots: dict[str, Any], user: str
 ) -> list[str]:
     """What is wrong with one turn (empty: handled as expected)."""
-    from actions.subject import follow_up_kind
+    from clinic.subject import follow_up_kind
 
     problems = []
     kind = expect["kind"]
