@@ -68,14 +68,19 @@ def _first_party(name: str) -> str | None:
     return None
 
 
-def test_the_core_imports_neither_rasa_nor_the_two_servers():
-    problems = [
+def _forbidden_imports(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    """Where modules of `package` import a top-level package in `forbidden`."""
+    return [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
         for module, path in MODULES.items()
-        if module.split(".")[0] == "clinic"
+        if module.split(".")[0] == package
         for name, line in _imports(path)
-        if name.split(".")[0] in ("rasa", "rasa_sdk", "actions", "addons", "scripts")
+        if name.split(".")[0] in forbidden
     ]
+
+
+def test_the_core_imports_neither_rasa_nor_the_two_servers():
+    problems = _forbidden_imports("clinic", ("rasa", "rasa_sdk", "actions", "addons", "scripts"))
     assert not problems, "\n".join(problems)
 
 
@@ -95,13 +100,7 @@ def test_importing_the_whole_core_loads_no_rasa_module():
 
 
 def test_the_rasa_server_side_imports_nothing_from_the_action_server():
-    problems = [
-        f"{path.relative_to(ROOT)}:{line} imports {name}"
-        for module, path in MODULES.items()
-        if module.split(".")[0] == "addons"
-        for name, line in _imports(path)
-        if name.split(".")[0] in ("actions", "rasa_sdk")
-    ]
+    problems = _forbidden_imports("addons", ("actions", "rasa_sdk"))
     assert not problems, "\n".join(problems)
 
 
