@@ -40,14 +40,7 @@ def text(key: str, **fields: Any) -> str:
 def red_flag_warning(tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
     """Red flags win: the medical check is named before any routine booking."""
     if tracker.get_slot("triage_level") in ("emergency", "urgent"):
-        clinic = knowledge().clinic
-        dispatcher.utter_message(
-            text=say(
-                "booking_after_red_flag",
-                emergency_number=clinic.emergency_number,
-                urgent_care=clinic.urgent_care,
-            )
-        )
+        dispatcher.utter_message(text=say("booking_after_red_flag"))
 
 
 def window_events(preference: Preference) -> list[EventType]:

@@ -4,8 +4,8 @@
 it if I'm pregnant?": short questions that name no subject of their own. The dialogue policy
 (addons/context_policy.py) sends them here when the conversation has a subject (a condition,
 a treatment, or the patient's own case); clinic/subject.py says which kind of follow-up a
-message is. Every answer is composed from the knowledge base by the functions of
-actions/knowledge_answers/ and actions/knowledge_answers/faq.py, so nothing here states a fact of its own.
+message is. Every answer is composed from the knowledge base by the functions of explain.py
+and faq.py beside this module, so nothing here states a fact of its own.
 """
 
 from __future__ import annotations

@@ -66,14 +66,8 @@ def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> lis
     """What to do now, most urgent first: crisis line, emergency number or same-day care.
     Never a routine booking."""
     kb = kb or knowledge()
-    clinic = kb.clinic
-    fields = {
-        "emergency_number": clinic.emergency_number,
-        "crisis_line": clinic.crisis_line,
-        "urgent_care": clinic.urgent_care,
-    }
     if not hits:
-        return [say("triage_unclear", **fields)]
+        return [say("triage_unclear")]
     messages = []
     flags, advice = split_signs(hits)
     covered = False
@@ -82,7 +76,7 @@ def triage_reply(hits: list[RedFlagHit], kb: KnowledgeBase | None = None) -> lis
         if not routed:
             continue
         flag = kb.red_flags[routed[0].id]
-        text = say(f"triage_{route}", reason=flag.reason, **fields)
+        text = say(f"triage_{route}", reason=flag.reason)
         others = [kb.red_flags[h.id].name for h in routed[1:]]
         if route in COVERING_ROUTES:
             # this answer already covers the less urgent ones: name them only

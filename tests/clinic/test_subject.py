@@ -1,5 +1,6 @@
 """Reading follow-ups and booking requests (clinic/subject.py), and answering follow-ups
-about a condition, a treatment or the patient's own case (actions/knowledge_answers/follow_ups.py)."""
+about a condition, a treatment or the patient's own case
+(actions/knowledge_answers/follow_ups.py)."""
 
 from __future__ import annotations
 
