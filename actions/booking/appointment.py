@@ -94,7 +94,7 @@ class ValidateAppointmentForm(BookingSlotValidation):
         if kind is None:
             # The question is "have you been to us before?": yes means returning.
             intent = (tracker.latest_message.get("intent") or {}).get("name")
-            kind = {"affirm": "returning", "deny": "new"}.get(intent)
+            kind = {"affirm": "returning", "deny": "new"}.get(str(intent))
         return {"patient_type": kind}
 
     def validate_booking_confirmed(

@@ -142,6 +142,8 @@ class ActionManageBooking(Action):
         try:
             if tracker.get_slot("manage_action") == "reschedule":
                 new_slot = Slot.from_key(tracker.get_slot("appointment_slot") or "")
+                if new_slot is None:
+                    raise ValueError("no valid slot to move the booking to")
                 moved = reschedule_booking(
                     booking.reference, contact, new_slot, conversation_id=tracker.sender_id
                 )

@@ -119,10 +119,11 @@ _DAY_WORDS = re.compile(
 def changed_time(text: str, tracker: Tracker) -> Preference | None:
     """A new preferred time in a change of mind; "the afternoon" keeps the day asked for."""
     limits = horizon()
-    if not _DAY_WORDS.search(text) and _TIME_OF_DAY.search(text):
+    part = _TIME_OF_DAY.search(text)
+    if part and not _DAY_WORDS.search(text):
         earlier = (tracker.get_slot("preferred_time") or "").split(",")[0]
         day = re.sub(r"\bany\b|\(.*?\)", " ", earlier).strip()
-        text = f"{day} {_TIME_OF_DAY.search(text).group(1)}" if day else text
+        text = f"{day} {part.group(1)}" if day else text
     result = parse_preference(text, now=clinic_now(), **limits)
     return result if isinstance(result, Preference) else None
 
@@ -136,8 +137,8 @@ def booking_changes(tracker: Tracker) -> dict[str, Any]:
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if not asked or not said or said.startswith("/") or intent in ("faq", "stop"):
         return {}
-    order = ("booking_reason", "patient_type", "preferred_time", "appointment_slot")
-    order += ("patient_name", "patient_contact", "booking_confirmed")
+    order: tuple[str, ...] = ("booking_reason", "patient_type", "preferred_time")
+    order += ("appointment_slot", "patient_name", "patient_contact", "booking_confirmed")
     done = order[: order.index(asked)] if asked in order else ()
     changes: dict[str, Any] = {}
     if "patient_contact" in done or (asked == "patient_name" and "@" in said):

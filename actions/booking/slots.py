@@ -45,7 +45,7 @@ def red_flag_warning(tracker: Tracker, dispatcher: CollectingDispatcher) -> None
 
 def window_events(preference: Preference) -> list[EventType]:
     """Slots that remember a parsed preference (and forget slots offered for an older one)."""
-    window = {
+    window: dict[str, Any] = {
         "earliest": preference.earliest.isoformat(),
         "latest": preference.latest.isoformat(),
         "anchor": preference.anchor.isoformat(),

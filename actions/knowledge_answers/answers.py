@@ -98,8 +98,8 @@ class ActionExplainCondition(KnowledgeAction):
             return _about_condition(explain_condition(kb, named[0], ask), named[0])
         if ask.first(TREATMENT):
             return ActionExplainTreatment().answer(kb, ask)
-        if ask.first(SYMPTOM):
-            return Answer(explain_symptom(kb, kb.symptoms[ask.first(SYMPTOM)], ask))
+        if symptom := ask.first(SYMPTOM):
+            return Answer(explain_symptom(kb, kb.symptoms[symptom], ask))
         if ask.topic == "treatment" and ask.treatment in kb.treatments:
             return ActionExplainTreatment().answer(kb, ask)
         condition = _condition(kb, ask)
@@ -115,8 +115,8 @@ class ActionExplainCauses(KnowledgeAction):
 
     def answer(self, kb: KnowledgeBase, ask: Ask) -> Answer:
         if not ask.first(CONDITION):
-            if ask.first(SYMPTOM):
-                return Answer(explain_symptom(kb, kb.symptoms[ask.first(SYMPTOM)], ask))
+            if symptom := ask.first(SYMPTOM):
+                return Answer(explain_symptom(kb, kb.symptoms[symptom], ask))
             if set(ask.mentions.get(BODY_PART, [])) & leg_regions():
                 return Answer(explain_leg_pain(kb, ask))
         condition = _condition(kb, ask)

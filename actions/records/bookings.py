@@ -124,7 +124,7 @@ def create_booking(
     if not (phone or email):
         raise ValueError("a phone number or an email address is needed")
     now = utcnow()
-    row = {
+    row: dict[str, Any] = {
         "status": "booked",
         "active": 1,
         "starts_at": utc(slot.start),

@@ -18,12 +18,14 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 
 from actions.records.database import engine, outbox, utc, utcnow, write
 from actions.records.outbox import subscribe, unsubscribe
@@ -74,6 +76,15 @@ def config(path: Path = CONFIG_PATH) -> HandoffConfig:
 # --- delivery -------------------------------------------------------------------------------
 
 
+def _rows_changed(stmt: Any) -> Callable[[Connection], int]:
+    """A transaction's work: run `stmt`, and say how many rows it changed."""
+
+    def work(conn: Connection) -> int:
+        return conn.execute(stmt).rowcount
+
+    return work
+
+
 def _claim_due(now: dt.datetime, cfg: HandoffConfig) -> list[Any]:
     """Due pending rows, each leased by moving its next attempt past the request timeout, so
     that a worker and a manual `deliver` running at once do not both post it."""
@@ -97,7 +108,7 @@ def _claim_due(now: dt.datetime, cfg: HandoffConfig) -> list[Any]:
             )
             .values(next_attempt_at=lease)
         )
-        if write(lambda conn, stmt=stmt: conn.execute(stmt).rowcount) == 1:
+        if write(_rows_changed(stmt)) == 1:
             claimed.append(row)
     return claimed
 

@@ -34,7 +34,7 @@ class ActionTriageRedFlag(Action):
         for text in triage_reply(hits + advice_from_parse(message)):
             dispatcher.utter_message(text=text)
         previous = tracker.get_slot("triage_level") or "routine"
-        level = min(triage_level(hits) if hits else "urgent", previous, key=TIER_ORDER.get)
+        level = min(triage_level(hits) if hits else "urgent", previous, key=TIER_ORDER.__getitem__)
         flags = sorted({*(tracker.get_slot("red_flags") or []), *(h.id for h in hits)})
         await _record(tracker.sender_id, level, [h.id for h in hits], message.get("text") or "")
         events: list[EventType] = [SlotSet("triage_level", level), SlotSet("red_flags", flags)]
