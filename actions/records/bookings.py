@@ -270,16 +270,16 @@ def request_callback(
     triage_level: str,
     conversation_id: str,
 ) -> int:
-    """Ask the clinic to call the person back: enqueues "callback.requested"; the outbox id."""
-    payload = callback_payload(
-        name=name.strip(),
-        phone=_clean_phone(phone),
-        email=_clean_email(email),
-        reason=reason,
-        intake_summary=intake_summary,
-        triage_level=triage_level,
-        conversation_id=conversation_id[:128],
-    )
+    """Ask the clinic to call the person back: enqueues "callback.requested" (the clinic
+    system's view of the request is its payload); the outbox id."""
+    person = {"name": name.strip(), "phone": _clean_phone(phone), "email": _clean_email(email)}
+    payload = {
+        "conversation_id": conversation_id[:128],
+        "callback": {**person, "reason": reason},
+        "intake_summary": intake_summary,
+        "triage_level": triage_level,
+        "clinic": _clinic_name(),
+    }
     outbox_id = write(lambda conn: outbox.enqueue(conn, "callback.requested", payload))
     log.info("callback requested (outbox %s)", outbox_id)
     outbox.committed()
@@ -359,22 +359,3 @@ def booking_payload(
     if previous is not None:
         payload["previous_starts_at"] = previous.isoformat()
     return payload
-
-
-def callback_payload(
-    *,
-    name: str,
-    phone: str | None,
-    email: str | None,
-    reason: str,
-    intake_summary: str,
-    triage_level: str,
-    conversation_id: str,
-) -> dict[str, Any]:
-    return {
-        "conversation_id": conversation_id,
-        "callback": {"name": name, "phone": phone, "email": email, "reason": reason},
-        "intake_summary": intake_summary,
-        "triage_level": triage_level,
-        "clinic": _clinic_name(),
-    }
