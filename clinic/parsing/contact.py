@@ -30,7 +30,14 @@ def normalise_phone(text: str, *, region: str = "US") -> str | None:
     return None
 
 
-_EMAIL_CANDIDATE_RE = re.compile(r"[^\s<>(),;:\"'\[\]]*@[^\s<>(),;:\"'\[\]]*")
+#: A run of characters that can belong to an address. Candidates are the runs holding an "@":
+#: matching the runs first keeps this linear (a pattern anchored on the "@" re-scanned a long
+#: run from every position, quadratic in a message without spaces).
+_ADDRESS_RUN_RE = re.compile(r"[^\s<>(),;:\"'\[\]]+")
+
+
+def _email_candidates(text: str) -> list[re.Match[str]]:
+    return [m for m in _ADDRESS_RUN_RE.finditer(text) if "@" in m.group(0)]
 #: Words that may stand right before an address; anything else ("jane doe@x.com") is
 #: read as a space typed inside the address, and rejected rather than half-used.
 _EMAIL_LEAD_WORDS = {
@@ -70,7 +77,7 @@ def normalise_email(text: str) -> str | None:
     from email_validator import EmailNotValidError, validate_email
 
     text = text.replace("’", "'")
-    for match in _EMAIL_CANDIDATE_RE.finditer(text):
+    for match in _email_candidates(text):
         candidate = match.group(0).strip(".")
         before = text[: match.start()].split()
         lead = before[-1].lower() if before else ""
@@ -94,7 +101,7 @@ def _has_digit(word: str) -> bool:
 def normalise_contact(text: str, *, region: str = "US") -> tuple[str | None, str | None]:
     """(phone, email) from one answer such as '312 555 0142 or jane@x.com'."""
     email = normalise_email(text)
-    without_email = _EMAIL_CANDIDATE_RE.sub(" ", text)
+    without_email = _ADDRESS_RUN_RE.sub(lambda m: " " if "@" in m.group(0) else m.group(0), text)
     return normalise_phone(without_email, region=region), email
 
 

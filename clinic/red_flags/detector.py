@@ -101,18 +101,21 @@ _INABILITY_VERBS = frozenset(
     "tell feel notice know sense control hold start go get keep lift".split()
 )
 _AUXILIARIES = frozenset("ca can do does did could wo".split())
+_UNTIL = frozenset(("until", "till", "til"))
+_UNTIL_REACH = 12  # tokens after a "never ..." match that may say "until"
 
 
 def _denied(doc, sent, match: tuple[int, int], claimed: set[int]) -> bool:
     """ "not both", "no numbness", "isn't getting any weaker": a denial shortly before a word,
     unless that denial belongs to another matched phrase ("can't feel my groin")."""
     window = range(max(sent.start, match[0] - 4), match[0])
-    # "never had back pain until this month" says it is new, not absent
-    since = {t.lower_ for t in doc[match[1] : sent.end]} & {"until", "till", "til"}
-    return any(
-        doc[i].lower_ in _DENIALS and i not in claimed and not (since and doc[i].lower_ == "never")
-        for i in window
-    )
+    denials = {doc[i].lower_ for i in window if doc[i].lower_ in _DENIALS and i not in claimed}
+    if denials != {"never"}:
+        return bool(denials)
+    # "never had back pain until this month" says it is new, not absent. The look-ahead is
+    # bounded so that a message repeating "never ..." stays linear in its length.
+    ahead = doc[match[1] : min(sent.end, match[1] + _UNTIL_REACH)]
+    return not any(t.lower_ in _UNTIL for t in ahead)
 
 
 def _absorb_inability(doc, sent, start: int) -> int:
