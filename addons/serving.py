@@ -1,0 +1,193 @@
+"""The Rasa server's own guards and two fixes to its costs, installed before Rasa starts.
+
+Rasa 3.6 has no hook for any of these, so `install()` wraps four of its methods; it refuses
+to run on any other Rasa version, where the wrapped code may differ (scripts/rasa_server.py
+calls it; so do the tests of this module).
+
+- Every channel's message passes `clinic.limits` first: an over-long text gets a kind reply
+  asking for shorter messages and nothing else runs on it; a sender id that is not a bounded
+  printable string is refused; oversized metadata is dropped.
+- A message the server cannot take in because the tracker store (PostgreSQL) or the lock
+  store (Redis) is away gets a clear reply instead of an HTTP 500 or silence.
+- A message whose custom actions the action server cannot run (crashed, restarting,
+  unreachable) gets one apology with the clinic's phone number, or the urgent-care advice
+  when it reported a red flag, and the turn ends there instead of in silence.
+- Cost fixes measured with py-spy under load (README, "Speed"): Rasa validated each action
+  server response with `jsonschema.validate`, which re-checks the schema itself on every
+  call (60% of the server's CPU); the schema is now checked once. And Rasa called the
+  `action_validate_slot_mappings` custom action after every message, even when no slot
+  was filled; now only when one was (its only job is to check filled slots).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+import rasa
+from rasa.core.actions.action import ActionExecutionRejection, ActionExtractSlots, RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import Event, FollowupAction, SlotSet
+from rasa.shared.exceptions import RasaException
+
+from clinic.knowledge import knowledge
+from clinic.knowledge.files import side_yaml
+from clinic.knowledge.wording import fill
+from clinic.limits import Limits, bounded_metadata, too_long, valid_sender_id
+
+logger = logging.getLogger(__name__)
+
+RASA_VERSION = "3.6.21"
+RED_FLAG_INTENT = "red_flag"
+
+
+def reply(name: str, **fields: Any) -> str:
+    """One of serving.yml's replies, filled with the clinic's details."""
+    return fill(side_yaml(__file__, "serving.yml")[name], knowledge(), **fields)
+
+
+def install(limits: Limits | None = None) -> None:
+    """Wrap Rasa's methods once; `limits` default to the environment's (clinic.limits)."""
+    if getattr(Agent.handle_message, "_clinic_guarded", False):
+        return
+    if rasa.__version__ != RASA_VERSION:
+        raise RuntimeError(
+            f"addons/serving.py wraps Rasa {RASA_VERSION} internals; found {rasa.__version__}"
+        )
+    _validate_with_a_checked_schema()
+    _validate_slots_only_when_filled()
+    _apologise_when_an_action_fails()
+    _guard_messages(limits or Limits.from_env())
+
+
+# ------------------------------------------------------------------------------ costs
+
+
+@functools.lru_cache(maxsize=1)
+def _action_result_validator() -> Any:
+    from jsonschema.validators import validator_for
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _validate_with_a_checked_schema() -> None:
+    """Same validation and error as Rasa's, with the schema checked once, not per response."""
+    from jsonschema import exceptions
+
+    def validate(self: RemoteAction, result: dict[str, Any]) -> bool:
+        # a jsonschema.ValidationError, as jsonschema.validate raises
+        error = exceptions.best_match(_action_result_validator().iter_errors(result))
+        if error is None:
+            return True
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            "from the Action endpoint is valid."
+        )
+        raise error
+
+    RemoteAction._validate_action_result = validate
+
+
+def _validate_slots_only_when_filled() -> None:
+    """No round trip to the action server for a message that filled no slot.
+
+    Rasa runs `action_validate_slot_mappings` after every message; ours
+    (actions/general/slot_checks.py) only checks filled slots and has no `extract_` methods,
+    so with nothing filled it has nothing to do (tests/addons/test_serving.py checks that).
+    """
+    original = ActionExtractSlots._execute_validation_action
+
+    async def validate(self: ActionExtractSlots, extraction_events: list[Event], *args: Any):
+        if not any(isinstance(e, SlotSet) for e in extraction_events):
+            return []
+        return await original(self, extraction_events, *args)
+
+    ActionExtractSlots._execute_validation_action = validate
+
+
+# ------------------------------------------------------------------------------ faults
+
+#: The intents of the messages whose custom actions failed, for the message being handled.
+_FAILURES: ContextVar[list[str] | None] = ContextVar("clinic_failed_actions", default=None)
+
+
+def apology_for(failed_intents: list[str]) -> str:
+    """One reply for a message whose actions the action server could not run."""
+    return reply("actions_down_red_flag" if RED_FLAG_INTENT in failed_intents else "actions_down")
+
+
+def _apologise_when_an_action_fails() -> None:
+    """A failed custom action ends the turn (no retries of it in the same turn) and is
+    noted for the message, which then gets one apology (`_guard_messages`). The apology is
+    sent there, not returned here as an event, because Rasa drops every event but SlotSet
+    from the actions it calls while extracting slots."""
+    original = RemoteAction.run
+
+    async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> list[Event]:
+        try:
+            return await original(self, output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # a form declining a message: Rasa's own flow
+        except RasaException as error:
+            logger.error("Action server could not run %s: %s", self.name(), error)
+            failures = _FAILURES.get()
+            if failures is not None:
+                intent = (getattr(tracker.latest_message, "intent", None) or {}).get("name")
+                failures.append(str(intent))
+            return [FollowupAction("action_listen")]
+
+    RemoteAction.run = run
+
+
+# ------------------------------------------------------------------------------ input
+
+
+async def _answer(message: UserMessage, text: str) -> None:
+    if message.output_channel is not None:
+        await message.output_channel.send_text_message(str(message.sender_id)[:200], text)
+
+
+def _guard_messages(limits: Limits) -> None:
+    original = Agent.handle_message
+
+    async def handle_message(self: Agent, message: UserMessage) -> Any:
+        if not valid_sender_id(message.sender_id, limits):
+            logger.warning(
+                "Refused a message: invalid sender id (%d chars)", len(str(message.sender_id))
+            )
+            await _answer(message, reply("bad_sender"))
+            return None
+        if too_long(message.text, limits):
+            logger.warning(
+                "Refused a %d-character message from %s (limit %d)",
+                len(message.text or ""),
+                message.sender_id,
+                limits.message_chars,
+            )
+            await _answer(message, reply("too_long", limit=f"{limits.message_chars:,}"))
+            return None
+        if message.metadata is not None and bounded_metadata(message.metadata, limits) is None:
+            logger.warning("Dropped the metadata of a message from %s", message.sender_id)
+            message.metadata = None
+        failures: list[str] = []
+        token = _FAILURES.set(failures)
+        try:
+            result = await original(self, message)
+        except Exception:  # the stores behind the conversation: never a 500 or silence
+            logger.exception("Could not handle a message from %s", message.sender_id)
+            await _answer(message, reply("storage_down"))
+            return None
+        finally:
+            _FAILURES.reset(token)
+        if failures:
+            await _answer(message, apology_for(failures))
+        return result
+
+    handle_message._clinic_guarded = True
+    Agent.handle_message = handle_message
