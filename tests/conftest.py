@@ -20,7 +20,10 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-pytest_plugins = ["tests.pg"]  # tests/pg.py: PostgreSQL server and per-test databases
+pytest_plugins = [
+    "tests.pg",  # PostgreSQL server and per-test databases
+    "tests.servers",  # Redis, and the Debian packages the replicas mode needs
+]
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +111,7 @@ NEEDS_MARKERS = {
     "agent": {"model"},
     "chat": {"model"},
     "postgres_url": {"postgres"},
+    "redis_url": {"scale"},
     # tests/web/test_widget_browser.py: headless Chromium, and the whole stack with the widget
     "browser": {"browser"},
     "stack": {"model", "browser"},
