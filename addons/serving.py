@@ -8,7 +8,8 @@ calls it; so do the tests of this module).
   asking for shorter messages and nothing else runs on it; a sender id that is not a bounded
   printable string is refused; oversized metadata is dropped.
 - A message the server cannot take in because the tracker store (PostgreSQL) or the lock
-  store (Redis) is away gets a clear reply instead of an HTTP 500 or silence.
+  store (Redis) is away gets a clear reply instead of an HTTP 500, silence, or (Rasa's
+  fail-safe store) an answer from an empty conversation kept only in memory.
 - A message whose custom actions the action server cannot run (crashed, restarting,
   unreachable) gets one apology with the clinic's phone number, or the urgent-care advice
   when it reported a red flag, and the turn ends there instead of in silence.
@@ -30,6 +31,7 @@ import rasa
 from rasa.core.actions.action import ActionExecutionRejection, ActionExtractSlots, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.events import Event, FollowupAction, SlotSet
 from rasa.shared.exceptions import RasaException
 
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
 RED_FLAG_INTENT = "red_flag"
+_INSTALLED = False
 
 
 def reply(name: str, **fields: Any) -> str:
@@ -51,7 +54,8 @@ def reply(name: str, **fields: Any) -> str:
 
 def install(limits: Limits | None = None) -> None:
     """Wrap Rasa's methods once; `limits` default to the environment's (clinic.limits)."""
-    if getattr(Agent.handle_message, "_clinic_guarded", False):
+    global _INSTALLED
+    if _INSTALLED:
         return
     if rasa.__version__ != RASA_VERSION:
         raise RuntimeError(
@@ -60,7 +64,9 @@ def install(limits: Limits | None = None) -> None:
     _validate_with_a_checked_schema()
     _validate_slots_only_when_filled()
     _apologise_when_an_action_fails()
+    _fail_loudly_when_the_tracker_store_does()
     _guard_messages(limits or Limits.from_env())
+    _INSTALLED = True
 
 
 # ------------------------------------------------------------------------------ costs
@@ -145,6 +151,26 @@ def _apologise_when_an_action_fails() -> None:
     RemoteAction.run = run
 
 
+def _fail_loudly_when_the_tracker_store_does() -> None:
+    """Rasa wraps the tracker store in a `FailSafeTrackerStore`: when PostgreSQL is away it
+    answers from an empty conversation and keeps the result in memory, where it is lost (and
+    out of context: "which condition?" in the middle of a story). Instead the error reaches
+    `_guard_messages`, which asks the person to send the message again."""
+
+    async def retrieve(self: FailSafeTrackerStore, sender_id: str) -> Any:
+        return await self._tracker_store.retrieve(sender_id)
+
+    async def retrieve_full_tracker(self: FailSafeTrackerStore, sender_id: str) -> Any:
+        return await self._tracker_store.retrieve_full_tracker(sender_id)
+
+    async def save(self: FailSafeTrackerStore, tracker: Any) -> None:
+        await self._tracker_store.save(tracker)
+
+    FailSafeTrackerStore.retrieve = retrieve
+    FailSafeTrackerStore.retrieve_full_tracker = retrieve_full_tracker
+    FailSafeTrackerStore.save = save
+
+
 # ------------------------------------------------------------------------------ input
 
 
@@ -189,5 +215,4 @@ def _guard_messages(limits: Limits) -> None:
             await _answer(message, apology_for(failures))
         return result
 
-    handle_message._clinic_guarded = True
     Agent.handle_message = handle_message

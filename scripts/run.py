@@ -3,6 +3,9 @@
     python scripts/run.py            page on http://localhost:8080, REST and socket.io on
                                      http://localhost:5005, until Ctrl-C
     python scripts/run.py --shell    chat in this terminal
+    RASA_REPLICAS=2 python scripts/run.py
+                                     two Rasa servers and two action servers behind nginx,
+                                     with Redis and PostgreSQL (scripts/scale_out.py)
 
 The Rasa HTTP API is on, but only with a token: RASA_AUTH_TOKEN, or one generated once and
 kept in var/rasa-auth-token (never in the repository). Conversations are kept in an SQLite
@@ -11,20 +14,18 @@ Messaging channels in credentials.yml are turned on when their environment varia
 
 `make run` / `make shell` call this after building what is missing. It never reads standard
 input in server mode, so it also runs detached (stdin closed, under nohup or a service
-manager). Servers' own logs go to logs/ so the terminal shows only what a person needs;
-Ctrl-C or SIGTERM stops everything it started.
+manager). Servers' own logs go to logs/ so the terminal shows only what a person needs.
+A server that crashes later is restarted with a growing pause (scripts/supervise.py) while
+the others, and the page, stay up. Ctrl-C or SIGTERM stops everything it started.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -32,11 +33,15 @@ from pathlib import Path
 
 import yaml
 
+from scripts import scale_out
+from scripts.supervise import Services, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 RASA = str(Path(PY).with_name("rasa"))
 MODEL = ROOT / "models" / "spine-clinic.tar.gz"
-VAR = ROOT / "var"
+#: Run-time files (token, tracker database, generated configs, private PostgreSQL data).
+VAR = Path(os.environ.get("CLINIC_VAR_DIR") or ROOT / "var").resolve()
 ENV_REF = re.compile(r"\$\{(\w+)\}")
 QUIET_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
@@ -47,6 +52,8 @@ QUIET_ENV = {
 
 
 def port_free(host: str, port: int) -> bool:
+    import socket
+
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -54,6 +61,13 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def token_hint() -> str:
+    if os.environ.get("RASA_AUTH_TOKEN"):
+        return "RASA_AUTH_TOKEN"
+    path = VAR / "rasa-auth-token"
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 
 def auth_token() -> str:
@@ -81,19 +95,24 @@ def channels_on(credentials: dict) -> tuple[dict, list[str]]:
     return on, off
 
 
-def runtime_config(action_port: int) -> tuple[Path, Path, list[str]]:
-    """var/run/endpoints.yml and credentials.yml for this start: the chosen action port,
-    the tracker database path, and only the channels that are configured."""
+def runtime_config(action_port: int, stores: dict | None = None) -> tuple[Path, Path, list[str]]:
+    """var/run/endpoints.yml and credentials.yml for this start: the action port, the
+    tracker store (SQLite at TRACKER_DB_PATH, default var/tracker.db, unless `stores` gives
+    PostgreSQL and a Redis lock store), and only the channels that are configured."""
     run_dir = VAR / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
     endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{action_port}/webhook"
-    tracker_db = Path(os.environ.get("TRACKER_DB_PATH") or VAR / "tracker.db").resolve()
-    tracker_db.parent.mkdir(parents=True, exist_ok=True)
-    endpoints["tracker_store"]["db"] = str(tracker_db)
+    if stores:
+        endpoints.update(stores)
+    else:
+        tracker_db = Path(os.environ.get("TRACKER_DB_PATH") or VAR / "tracker.db").resolve()
+        tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        endpoints["tracker_store"]["db"] = str(tracker_db)
     credentials, off = channels_on(yaml.safe_load((ROOT / "credentials.yml").read_text()))
     paths = run_dir / "endpoints.yml", run_dir / "credentials.yml"
     paths[0].write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    paths[0].chmod(0o600)  # it may hold the databases' passwords
     paths[1].write_text(yaml.safe_dump(credentials, sort_keys=False))
     return paths[0], paths[1], off
 
@@ -106,73 +125,121 @@ def http_ok(url: str) -> bool:
         return False
 
 
-class Services:
-    """Child processes, each in its own process group so that stopping takes them whole."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, cmd: list[str], foreground: bool = False) -> subprocess.Popen:
-        env = {**os.environ, **QUIET_ENV}
-        if foreground:  # the terminal keeps stdin/stdout; warnings on stderr go to the log
-            with open(self.log_dir / f"{name}.log", "ab") as log:
-                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=log)
-        else:
-            with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
-                proc = subprocess.Popen(
-                    cmd,
-                    cwd=ROOT,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-        self.procs[name] = proc
-        return proc
-
-    def dead(self) -> str | None:
-        return next((n for n, p in self.procs.items() if p.poll() is not None), None)
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except (ProcessLookupError, PermissionError):
-                    proc.terminate()
-        deadline = time.monotonic() + 15
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    def tail(self, name: str, lines: int = 25) -> str:
-        path = self.log_dir / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+def child_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **QUIET_ENV, **extra}
 
 
-def wait_until(check, services: Services, timeout: float) -> str | None:
-    """Poll until `check()` holds; return the name of a service that died meanwhile."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        dead = services.dead()
-        if dead:
-            return dead
-        if check():
-            return None
-        time.sleep(0.5)
-    return "timeout"
+def rasa_command(model: Path, endpoints: Path, credentials: Path, host: str, port: int,
+                 web_port: int) -> list[str]:  # fmt: skip
+    return [
+        PY,
+        str(ROOT / "scripts" / "rasa_server.py"),
+        "run",
+        "--model", str(model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials),
+        "--interface", host,
+        "--port", str(port),
+        "--enable-api",
+        "--auth-token", auth_token(),
+        "--cors", *(f"http://{h}:{web_port}" for h in ("localhost", "127.0.0.1")),
+    ]  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def start_stores(services: Services) -> tuple[dict, dict[str, str]]:
+    """Redis and PostgreSQL for replicas: from REDIS_URL / TRACKER_DB_URL, or private ones
+    started here. Returns Rasa's store endpoints and the action servers' environment."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        port = scale_out.free_port()
+        services.start("redis", scale_out.redis_command(port), child_env())
+        redis_url = f"redis://127.0.0.1:{port}/0"
+    tracker_url, actions_env = os.environ.get("TRACKER_DB_URL"), {}
+    if not tracker_url:
+        port = scale_out.free_port()
+        command = scale_out.postgres_command(VAR / "pg", port)
+        services.start("postgres", command, child_env(), user=scale_out.postgres_user())
+        admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        scale_out.ensure_databases(admin, ["tracker", "clinic"])
+        tracker_url = f"postgresql://postgres@127.0.0.1:{port}/tracker"
+        if not os.environ.get("DATABASE_URL"):  # bookings in the same private server
+            actions_env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{port}/clinic"
+    stores = {
+        "tracker_store": scale_out.tracker_store(tracker_url),
+        "lock_store": scale_out.lock_store(redis_url),
+    }
+    return stores, actions_env
+
+
+RasaServer = tuple[str, list[str], int]  # name, command, port
+
+
+def start_servers(
+    args: argparse.Namespace, services: Services
+) -> tuple[list[RasaServer], list[str]]:
+    """The action server(s), Rasa server(s) and, with replicas, nginx and the stores.
+    Returns the Rasa servers' names and the channels left off."""
+    if args.replicas == 1:
+        endpoints, credentials, off = runtime_config(args.action_port)
+        action_cmd = [PY, "scripts/action_server.py", "--port", str(args.action_port)]
+        services.start("actions", action_cmd, child_env())
+        rasa = rasa_command(MODEL, endpoints, credentials, args.host, args.port, args.web_port)
+        return [("rasa", rasa, args.port)], off
+    top = scale_out.topology(args.port, args.action_port, args.replicas, args.action_replicas)
+    stores, actions_env = start_stores(services)
+    endpoints, credentials, off = runtime_config(args.action_port, stores)
+    for i, port in enumerate(top.action_ports, start=1):
+        cmd = [PY, "scripts/action_server.py", "--port", str(port)]
+        services.start(f"actions-{i}", cmd, child_env(**actions_env))
+    conf = VAR / "run" / "nginx.conf"
+    conf.write_text(scale_out.nginx_conf(top, args.host, VAR / "run"))
+    services.start("nginx", scale_out.nginx_command(conf, VAR / "run"), child_env())
+    rasas = [
+        (
+            f"rasa-{i}",
+            rasa_command(MODEL, endpoints, credentials, "127.0.0.1", port, args.web_port),
+            port,
+        )
+        for i, port in enumerate(top.rasa_ports, start=1)
+    ]
+    return rasas, off
+
+
+def ready_message(page: str, base: str, off: list[str], args: argparse.Namespace) -> str:
+    scale = (
+        f"  {args.replicas} Rasa servers and {args.action_replicas} action servers behind "
+        "nginx, Redis lock store, PostgreSQL tracker store\n"
+        if args.replicas > 1
+        else ""
+    )
+    return (
+        "\nThe assistant is ready.\n"
+        f"Open {page} to chat with it on the example clinic page.\n"
+        f"{scale}"
+        "  Messaging channels not configured (their variables are unset): "
+        f"{', '.join(off) or 'none'}\n"
+        f"  HTTP API: {base}, only with ?token= ({token_hint()})\n"
+        f"  Talk to it over REST:\n"
+        f"    curl -s -X POST {base}/webhooks/rest/webhook \\\n"
+        "         -H 'Content-Type: application/json' \\\n"
+        '         -d \'{"sender": "me", "message": "what causes sciatica?"}\'\n'
+        "  Chat in a terminal instead: make shell\n"
+        "  Logs: logs/*.log (one per server)\n"
+        "Press Ctrl-C to stop."
+    )
+
+
+def report_failure(services: Services, failed: str, what: str) -> None:
+    name = failed if failed in services.children else what
+    print(
+        f"The {name} server did not start ({failed}). Last lines of logs/{name}.log:\n"
+        + services.tail(name),
+        file=sys.stderr,
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--shell", action="store_true", help="chat in this terminal")
     parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
@@ -180,9 +247,27 @@ def main(argv: list[str] | None = None) -> int:
         "--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055"))
     )
     parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", "8080")))
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=int(os.environ.get("RASA_REPLICAS", "1")),
+        help="Rasa servers (RASA_REPLICAS); more than 1 runs them behind nginx",
+    )
+    parser.add_argument(
+        "--action-replicas",
+        type=int,
+        default=int(os.environ.get("ACTION_REPLICAS", "0")),
+        help="action servers with replicas (ACTION_REPLICAS, default: as many as Rasa's)",
+    )
     parser.add_argument("--timeout", type=float, default=300, help="start-up limit, seconds")
     args = parser.parse_args(argv)
+    args.replicas = max(1, args.replicas)
+    args.action_replicas = max(1, args.action_replicas or args.replicas)
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if not MODEL.exists():
         print(f"No trained model at {MODEL}; run `make run` (it trains one).", file=sys.stderr)
         return 1
@@ -202,11 +287,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.replicas > 1 and (lacking := scale_out.missing(dict(os.environ))):
+        print(
+            f"RASA_REPLICAS={args.replicas} needs what this machine lacks: "
+            + "; ".join(lacking)
+            + ". Install it, or run one server with `make run`.",
+            file=sys.stderr,
+        )
+        return 1
 
-    log_dir = ROOT / "logs"
+    log_dir = Path(os.environ.get("CLINIC_LOG_DIR") or ROOT / "logs")
     log_dir.mkdir(exist_ok=True)
-    services = Services(log_dir)
-    endpoints, credentials, channels_off = runtime_config(args.action_port)
+    services = Services(log_dir, ROOT, say=lambda text: print(text, file=sys.stderr, flush=True))
 
     def on_signal(signum, frame):
         # Stop once: further signals while stopping must not interrupt the clean-up.
@@ -219,108 +311,76 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
     try:
-        print("Starting the action server ...", flush=True)
-        action_cmd = [PY, "scripts/action_server.py", "--port", str(args.action_port)]
-        services.start("actions", action_cmd)
-        health = f"http://127.0.0.1:{args.action_port}/health"
-        failed = wait_until(lambda: http_ok(health), services, 60)
-        if failed:
-            print(
-                f"The action server did not start ({failed}). Last lines of logs/actions.log:\n"
-                + services.tail("actions"),
-                file=sys.stderr,
-            )
-            return 1
         if args.shell:
-            print("Loading the model (about 20 s) ... type /stop to end the chat.", flush=True)
-            shell = services.start(
-                "shell",
-                [RASA, "shell", "--model", str(MODEL), "--endpoints", str(endpoints), "--quiet"],
-                foreground=True,
-            )
-            code = shell.wait()
-            if code:
-                print(
-                    "The chat ended with an error. Last lines of logs/shell.log:\n"
-                    + services.tail("shell"),
-                    file=sys.stderr,
-                )
-            return code
+            return run_shell(args, services)
+        print("Starting the action server ...", flush=True)
+        rasas, channels_off = start_servers(args, services)
+        action_health = f"http://127.0.0.1:{args.action_port}/health"
+        failed = wait_until(lambda: http_ok(action_health), services, 60)
+        if failed:
+            report_failure(services, failed, "actions")
+            return 1
         print("Starting the Rasa server (loading the model takes about 20 s) ...", flush=True)
-        services.start(
-            "rasa",
-            [
-                PY,
-                str(ROOT / "scripts" / "rasa_server.py"),
-                "run",
-                "--model",
-                str(MODEL),
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                str(credentials),
-                "--interface",
-                args.host,
-                "--port",
-                str(args.port),
-                "--enable-api",
-                "--auth-token",
-                auth_token(),
-                "--cors",
-                *(f"http://{h}:{args.web_port}" for h in ("localhost", "127.0.0.1")),
-            ],
-        )
         shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
         base = f"http://{shown_host}:{args.port}"
         page = f"http://localhost:{args.web_port}"
-        services.start(
-            "web",
-            [PY, "scripts/web.py", "--port", str(args.web_port), "--socket-url", base],
-        )
+        for index, (name, cmd, port) in enumerate(rasas):
+            services.start(name, cmd, child_env())
+            if index == 0 and len(rasas) > 1:  # the first makes the tracker tables alone
+                own = f"http://127.0.0.1:{port}/webhooks/rest/"
+                failed = wait_until(lambda url=own: http_ok(url), services, args.timeout)
+                if failed:
+                    report_failure(services, failed, name)
+                    return 1
+        web_cmd = [PY, "scripts/web.py", "--port", str(args.web_port), "--socket-url", base]
+        services.start("web", web_cmd, child_env())
+        rasa_urls = [f"http://127.0.0.1:{port}/webhooks/rest/" for _, _, port in rasas]
         failed = wait_until(
-            lambda: http_ok(f"{base}/webhooks/rest/") and http_ok(f"{page}/health"),
+            lambda: all(map(http_ok, [*rasa_urls, f"{base}/webhooks/rest/", f"{page}/health"])),
             services,
             args.timeout,
         )
         if failed:
-            name = failed if failed in services.procs else "rasa"
-            print(
-                f"The {name} server did not start ({failed}). Last lines of logs/{name}.log:\n"
-                + services.tail(name),
-                file=sys.stderr,
-            )
+            report_failure(services, failed, rasas[0][0])
             return 1
-        off = ", ".join(channels_off) or "none"
-        print(
-            "\nThe assistant is ready.\n"
-            f"Open {page} to chat with it on the example clinic page.\n"
-            f"  Messaging channels not configured (their variables are unset): {off}\n"
-            f"  HTTP API: {base}, only with ?token= (var/rasa-auth-token or RASA_AUTH_TOKEN)\n"
-            f"  Talk to it over REST:\n"
-            f"    curl -s -X POST {base}/webhooks/rest/webhook \\\n"
-            "         -H 'Content-Type: application/json' \\\n"
-            '         -d \'{"sender": "me", "message": "what causes sciatica?"}\'\n'
-            "  Chat in a terminal instead: make shell\n"
-            "  Logs: logs/rasa.log, logs/actions.log and logs/web.log\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
+        print(ready_message(page, base, channels_off, args), flush=True)
         while True:
-            dead = services.dead()
-            if dead:
-                print(
-                    f"The {dead} server stopped unexpectedly. Last lines of logs/{dead}.log:\n"
-                    + services.tail(dead),
-                    file=sys.stderr,
-                )
-                return 1
-            time.sleep(1)
+            services.supervise()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nStopping ...", flush=True)
         return 0
     finally:
         services.stop()
         print("Stopped.", flush=True)
+
+
+def run_shell(args: argparse.Namespace, services: Services) -> int:
+    """`make shell`: the action server, then `rasa shell` in this terminal."""
+    endpoints, _, _ = runtime_config(args.action_port)
+    print("Starting the action server ...", flush=True)
+    services.start(
+        "actions", [PY, "scripts/action_server.py", "--port", str(args.action_port)], child_env()
+    )
+    health = f"http://127.0.0.1:{args.action_port}/health"
+    failed = wait_until(lambda: http_ok(health), services, 60)
+    if failed:
+        report_failure(services, failed, "actions")
+        return 1
+    print("Loading the model (about 20 s) ... type /stop to end the chat.", flush=True)
+    shell = services.foreground(
+        "shell",
+        [RASA, "shell", "--model", str(MODEL), "--endpoints", str(endpoints), "--quiet"],
+        child_env(),
+    )
+    code = shell.wait()
+    if code:
+        print(
+            "The chat ended with an error. Last lines of logs/shell.log:\n"
+            + services.tail("shell"),
+            file=sys.stderr,
+        )
+    return code
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ def status(url: str) -> int:
 class Stack:
     """scripts/run.py with standard input closed; `start()` waits for its ready line."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
         self.tmp = tmp
+        self.extra_env = env or {}
         self.port, self.action_port, self.web_port = free_port(), free_port(), free_port()
         self.clinic_db = tmp / "clinic.db"
         self.token = "test-token-not-secret"
@@ -55,6 +56,10 @@ class Stack:
             "TRACKER_DB_PATH": str(self.tmp / "tracker.db"),
             "RASA_AUTH_TOKEN": self.token,
             "RASA_TELEMETRY_ENABLED": "false",
+            # its own run-time files and logs, not the checkout's var/ and logs/
+            "CLINIC_VAR_DIR": str(self.tmp / "var"),
+            "CLINIC_LOG_DIR": str(self.tmp / "logs"),
+            **self.extra_env,
         }
         env.pop("DATABASE_URL", None)  # bookings must land in CLINIC_DB_PATH
         ports = [
@@ -106,6 +111,25 @@ class Stack:
             self.proc.kill()
             self.proc.wait(timeout=10)
             return None
+
+    def children(self) -> dict[int, str]:
+        """The launcher's child processes: pid -> command line."""
+        assert self.proc is not None
+        out = subprocess.run(
+            ["ps", "-o", "pid=,args=", "--ppid", str(self.proc.pid)], capture_output=True, text=True
+        )
+        pairs = (line.strip().split(None, 1) for line in out.stdout.splitlines() if line.strip())
+        return {int(pid): args for pid, args in pairs}
+
+    def child(self, fragment: str) -> int:
+        """The pid of the one child whose command line holds `fragment`."""
+        found = [pid for pid, args in self.children().items() if fragment in args]
+        assert len(found) == 1, (fragment, self.children())
+        return found[0]
+
+    def log_of(self, name: str) -> str:
+        path = self.tmp / "logs" / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def rest(self, sender: str, message: str) -> list[dict]:
         request = urllib.request.Request(

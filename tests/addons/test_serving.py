@@ -12,6 +12,7 @@ import pytest
 from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import FollowupAction, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -36,6 +37,9 @@ def restore(monkeypatch):
         (RemoteAction, "run"),
         (RemoteAction, "_validate_action_result"),
         (ActionExtractSlots, "_execute_validation_action"),
+        (FailSafeTrackerStore, "retrieve"),
+        (FailSafeTrackerStore, "retrieve_full_tracker"),
+        (FailSafeTrackerStore, "save"),
     ):
         monkeypatch.setattr(cls, name, getattr(cls, name))
     return monkeypatch
@@ -176,3 +180,19 @@ def test_install_refuses_another_rasa_version(restore, monkeypatch):
     monkeypatch.setattr(serving.rasa, "__version__", "3.7.0")
     with pytest.raises(RuntimeError, match=r"3\.6\.21"):
         serving.install()
+
+
+def test_a_tracker_store_failure_is_not_papered_over_with_an_empty_conversation(restore):
+    class Broken(InMemoryTrackerStore):
+        async def retrieve(self, sender_id):
+            raise ConnectionError("PostgreSQL is away")
+
+        async def save(self, tracker):
+            raise ConnectionError("PostgreSQL is away")
+
+    serving._fail_loudly_when_the_tracker_store_does()
+    store = FailSafeTrackerStore(Broken(Domain.empty()))
+    with pytest.raises(ConnectionError):
+        run(store.retrieve("patient-5"))
+    with pytest.raises(ConnectionError):
+        run(store.save(DialogueStateTracker("patient-5", slots=[])))
