@@ -32,7 +32,8 @@ from rasa.core.actions.action import ActionExecutionRejection, ActionExtractSlot
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
-from rasa.shared.core.events import Event, FollowupAction, SlotSet
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet
 from rasa.shared.exceptions import RasaException
 
 from clinic.knowledge import knowledge
@@ -129,10 +130,12 @@ def apology_for(failed_intents: list[str]) -> str:
 
 
 def _apologise_when_an_action_fails() -> None:
-    """A failed custom action ends the turn (no retries of it in the same turn) and is
-    noted for the message, which then gets one apology (`_guard_messages`). The apology is
-    sent there, not returned here as an event, because Rasa drops every event but SlotSet
-    from the actions it calls while extracting slots."""
+    """A failed custom action is noted for the message, which then gets one apology
+    (`_guard_messages`), and the conversation goes on as Rasa would (the action's events
+    are lost; the policies predict the next action, so a red flag still reaches the triage
+    action and its urgent-care apology). The apology is sent there, not returned here as an
+    event, because Rasa drops every event but SlotSet from the actions it calls while
+    extracting slots, and the session-start action runs before the message is logged."""
     original = RemoteAction.run
 
     async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> list[Event]:
@@ -146,7 +149,11 @@ def _apologise_when_an_action_fails() -> None:
             if failures is not None:
                 intent = (getattr(tracker.latest_message, "intent", None) or {}).get("name")
                 failures.append(str(intent))
-            return [FollowupAction("action_listen")]
+            if self.name() == ACTION_SESSION_START_NAME:
+                # Rasa's own session start, so that the message is still read in order
+                # (the policies expect an action_listen before it; a red flag is triaged).
+                return [SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)]
+            return []
 
     RemoteAction.run = run
 

@@ -313,14 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.shell:
             return run_shell(args, services)
-        print("Starting the action server ...", flush=True)
+        # The action server and the Rasa server start side by side: Rasa needs the action
+        # server only when the first message comes.
+        print("Starting the servers (loading the model takes about 20 s) ...", flush=True)
         rasas, channels_off = start_servers(args, services)
-        action_health = f"http://127.0.0.1:{args.action_port}/health"
-        failed = wait_until(lambda: http_ok(action_health), services, 60)
-        if failed:
-            report_failure(services, failed, "actions")
-            return 1
-        print("Starting the Rasa server (loading the model takes about 20 s) ...", flush=True)
         shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
         base = f"http://{shown_host}:{args.port}"
         page = f"http://localhost:{args.web_port}"
@@ -334,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
         web_cmd = [PY, "scripts/web.py", "--port", str(args.web_port), "--socket-url", base]
         services.start("web", web_cmd, child_env())
+        action_health = f"http://127.0.0.1:{args.action_port}/health"
+        failed = wait_until(lambda: http_ok(action_health), services, 120)
+        if failed:
+            report_failure(services, failed, "actions" if args.replicas == 1 else "actions-1")
+            return 1
         rasa_urls = [f"http://127.0.0.1:{port}/webhooks/rest/" for _, _, port in rasas]
         failed = wait_until(
             lambda: all(map(http_ok, [*rasa_urls, f"{base}/webhooks/rest/", f"{page}/health"])),
