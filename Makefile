@@ -21,7 +21,7 @@ export TF_INTER_OP_PARALLELISM_THREADS := 1
 CORE := $(shell find clinic -name '*.py' -o -name '*.yml' 2>/dev/null)
 MODEL_INPUTS := config.yml $(filter-out $(KB_FAQ),$(wildcard domain/*.yml)) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py) $(CORE)
 
-.PHONY: help venv kb model web run shell test unit lint validate pytest stories eval lock clean
+.PHONY: help venv kb model web run shell test unit lint validate pytest stories eval bench lock clean
 
 help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
@@ -31,6 +31,8 @@ help:
 	@echo "make eval    train the NLU from scratch and measure it, play the multi-turn patient"
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
 	@echo "             reports/multiturn/, reports/readability/ (about 53 min)"
+	@echo "make bench   speed and memory next to a stock rasa init bot, 1 and 2 replicas:"
+	@echo "             a table and reports/bench/bench.json (about 15 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
@@ -66,6 +68,7 @@ $(WIDGET): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
+# RASA_REPLICAS=2 make run: two Rasa servers behind nginx (README, "Scaling out").
 run: $(MODEL) $(WIDGET)
 	$(PY) scripts/run.py
 
@@ -100,6 +103,10 @@ eval: venv kb $(MODEL)
 	$(PY) scripts/nlu_report.py
 	$(PY) scripts/multiturn_report.py --model $(MODEL) --out reports/multiturn
 	$(PY) scripts/readability.py --out reports/readability
+
+# Not part of `make test`: prints numbers and checks the targets (README, "Speed").
+bench: $(MODEL) $(WIDGET)
+	$(PY) scripts/bench.py
 
 lock:
 	@set -e; py=$$(scripts/find-python.sh); tmp=$$(mktemp -d); "$$py" -m venv $$tmp; \
