@@ -38,6 +38,8 @@ _ADDRESS_RUN_RE = re.compile(r"[^\s<>(),;:\"'\[\]]+")
 
 def _email_candidates(text: str) -> list[re.Match[str]]:
     return [m for m in _ADDRESS_RUN_RE.finditer(text) if "@" in m.group(0)]
+
+
 #: Words that may stand right before an address; anything else ("jane doe@x.com") is
 #: read as a space typed inside the address, and rejected rather than half-used.
 _EMAIL_LEAD_WORDS = {
