@@ -316,7 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         # The action server and the Rasa server start side by side: Rasa needs the action
         # server only when the first message comes.
         print("Starting the servers (loading the model takes about 20 s) ...", flush=True)
-        rasas, channels_off = start_servers(args, services)
+        try:
+            rasas, channels_off = start_servers(args, services)
+        except (RuntimeError, OSError) as error:
+            print(f"Could not start: {error}", file=sys.stderr)
+            return 1
         shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
         base = f"http://{shown_host}:{args.port}"
         page = f"http://localhost:{args.web_port}"

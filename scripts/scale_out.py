@@ -209,11 +209,17 @@ def postgres_command(data: Path, port: int) -> list[str]:
         if os.geteuid() == 0:
             user = pwd.getpwnam(PG_USER)
             os.chown(data, user.pw_uid, user.pw_gid)
-        subprocess.run(
+        made = subprocess.run(
             [binary("initdb") or "initdb", "-D", str(data), "-U", "postgres",
              "--auth=trust", "-E", "UTF8"],
-            check=True, capture_output=True, timeout=120, user=postgres_user(), cwd=data,
+            capture_output=True, text=True, timeout=120, user=postgres_user(), cwd=data,
         )  # fmt: skip
+        if made.returncode != 0:
+            raise RuntimeError(
+                f"initdb could not make a PostgreSQL cluster in {data} (as "
+                f"{postgres_user() or 'this user'}; every folder above it must be readable "
+                f"by that user; set CLINIC_VAR_DIR to move it): {made.stderr.strip()[-500:]}"
+            )
     return [binary("postgres") or "postgres", "-D", str(data), "-p", str(port),
             "-k", str(data), "-c", "listen_addresses=127.0.0.1"]  # fmt: skip
 
