@@ -93,10 +93,11 @@ def lock_store(redis_url: str) -> dict:
 
 
 def tracker_store(db_url: str) -> dict:
-    """Rasa's SQL `tracker_store` endpoint for a postgresql://user:pw@host:port/db URL."""
+    """Rasa's SQL `tracker_store` endpoint (cached: addons/tracker_store.py) for a
+    postgresql://user:pw@host:port/db URL."""
     parts = urlsplit(db_url)
     return {
-        "type": "SQL",
+        "type": "addons.tracker_store.CachedSQLTrackerStore",
         "dialect": "postgresql",
         "url": parts.hostname or "127.0.0.1",
         "port": parts.port or 5432,

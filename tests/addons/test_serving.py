@@ -14,7 +14,13 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -40,6 +46,7 @@ def restore(monkeypatch):
         (FailSafeTrackerStore, "retrieve"),
         (FailSafeTrackerStore, "retrieve_full_tracker"),
         (FailSafeTrackerStore, "save"),
+        (Event, "resolve_by_type"),
     ):
         monkeypatch.setattr(cls, name, getattr(cls, name))
     return monkeypatch
@@ -209,3 +216,14 @@ def test_a_failed_session_start_still_starts_the_session(restore):
         )
     )
     assert events == [SessionStarted(), ActionExecuted("action_listen")]
+
+
+def test_event_types_resolve_as_before(restore):
+    serving._resolve_event_types_from_a_table()
+    for _ in range(2):
+        assert Event.resolve_by_type("user") is UserUttered
+        assert Event.resolve_by_type("slot") is SlotSet
+        assert Event.resolve_by_type("no such event", default=SlotSet) is SlotSet
+        assert Event.resolve_by_type("topic") is None
+        with pytest.raises(ValueError, match="Unknown event name"):
+            Event.resolve_by_type("no such event")

@@ -23,7 +23,7 @@ def test_store_endpoints_from_urls():
     }
     tracker = scale_out.tracker_store("postgresql://rasa:pw@db.internal:5433/tracker")
     assert tracker == {
-        "type": "SQL",
+        "type": "addons.tracker_store.CachedSQLTrackerStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "port": 5433,
