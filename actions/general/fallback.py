@@ -45,7 +45,9 @@ class ActionOfferTopics(Action):
     ) -> list[EventType]:
         kb = knowledge()
         wording = config()["wording"]
-        topics = likely_topics(tracker.latest_message, kb)
+        # Text that is no words at all (addons/nonsense_gate.py) has no topic to guess.
+        guessable = not tracker.latest_message.get("not_language")
+        topics = likely_topics(tracker.latest_message, kb) if guessable else []
         if previous_user_intent(tracker) == NLU_FALLBACK:
             dispatcher.utter_message(
                 text=fill(wording["still_unsure"], kb),
@@ -58,7 +60,9 @@ class ActionOfferTopics(Action):
                 buttons=[*GENERAL_TOPICS, HUMAN_BUTTON],
             )
             return []
-        buttons = [t.button(kb) for t in topics]
+        buttons = [
+            t.button(kb) for t in topics if t.button(kb)["payload"] != HUMAN_BUTTON["payload"]
+        ]
         buttons += [{"title": wording["none_of_these"], "payload": "/deny"}, HUMAN_BUTTON]
         dispatcher.utter_message(text=wording["unsure"], buttons=buttons)
         return []

@@ -283,9 +283,8 @@ def test_rasa_reads_the_atomic_redis_lock_store_from_the_environment(endpoint_en
 def test_rasa_reads_a_postgresql_tracker_store_from_the_environment(endpoint_env):
     import sqlalchemy
     from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.utils.endpoints import read_endpoint_config
-
     from rasa.shared.utils.common import class_from_module_path
+    from rasa.utils.endpoints import read_endpoint_config
 
     config = read_endpoint_config(str(DEPLOY / "endpoints.yml"), "tracker_store")
     # Rasa loads a store named by module path: ours is its SQL store with a cache

@@ -198,6 +198,17 @@ def test_first_fallback_offers_two_topics_and_a_person(kb):
     assert payloads == ["/ask_symptoms", "/ask_causes", "/deny", "/request_human"]
 
 
+def test_no_topic_is_guessed_for_text_that_is_no_words_and_no_button_twice(kb):
+    tracker = _fallback_tracker("greet")
+    tracker.latest_message["intent_ranking"][1]["name"] = "request_human"
+    messages, _ = run_action(ActionOfferTopics(), tracker)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads.count("/request_human") == 1
+    tracker.latest_message["not_language"] = True
+    messages, _ = run_action(ActionOfferTopics(), tracker)
+    assert "put it another way" in messages[0]["text"]
+
+
 def test_second_fallback_in_a_row_stops_guessing_and_offers_a_person(kb):
     messages, _ = run_action(ActionOfferTopics(), _fallback_tracker("nlu_fallback"))
     assert "still" in messages[0]["text"] and kb.clinic.phone in messages[0]["text"]
