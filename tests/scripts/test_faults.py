@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -76,6 +77,17 @@ def test_a_hostile_message_never_holds_up_another_patient(stack, kind):
     thread.join(60)
     assert "sciatica" in texts(other).lower() and waited < 1.0, (waited, other)
     assert "too long for me to read" in texts(hostile["replies"])
+
+
+def test_a_request_body_over_2_mb_is_refused_unread(stack):
+    request = urllib.request.Request(
+        stack.url("/webhooks/rest/webhook"),
+        data=json.dumps({"sender": "huge", "message": "a" * 3_000_000}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
 
 
 def test_bad_sender_ids_are_refused_and_nonsense_gets_the_fallback(stack):

@@ -55,6 +55,8 @@ def test_nginx_sends_rest_to_any_replica_and_keeps_socketio_on_one(tmp_path):
     socketio = conf.split("location /socket.io/")[1].split("}")[0]
     assert "rasa_sticky" in socketio and "Upgrade $http_upgrade" in socketio
     assert "listen 127.0.0.1:5055" in conf and "127.0.0.1:42002" in conf
+    actions = conf.split("listen 127.0.0.1:5055")[1]
+    assert "proxy_request_buffering off" in actions  # the tracker JSON is streamed on
     if not shutil.which("nginx") and not scale_out.binary("nginx"):
         pytest.skip("nginx is not installed (sudo apt-get install nginx-light): syntax unchecked")
     (tmp_path / "nginx.conf").write_text(conf)
