@@ -42,17 +42,12 @@ from scripts.bench_procs import (
     wait_ready,
 )
 from scripts.bench_report import render_processes, render_table, summary_line, verdicts
+from scripts.run import QUIET_ENV  # the same quiet children as `make run`
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 RASA = str(Path(PY).with_name("rasa"))
 MODEL = ROOT / "models" / "spine-clinic.tar.gz"
-QUIET_ENV = {
-    "RASA_TELEMETRY_ENABLED": "false",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-    "PYTHONWARNINGS": "ignore",
-}
 READY_TIMEOUT = 300.0  # seconds from launch to the first REST answer
 READY_LINE = "The assistant is ready"  # scripts/run.py, once every server answers
 #: Taken out of every child's environment (`make run` with no such settings).

@@ -29,6 +29,18 @@ CONDITION_IDS = (
 )
 
 
+def leaves(node: Any, path: str = "") -> Any:
+    """(path, value) for every leaf of parsed YAML or JSON: "a.b[0].c" style paths."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaves(value, f"{path}[{index}]")
+    else:
+        yield path, node
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

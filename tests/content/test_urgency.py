@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from scripts.readability import Passage, passages
-from tests.helpers import ROOT
+from tests.helpers import ROOT, leaves
 
 #: Wording files beside the code, besides actions/wording.yml (read by scripts/readability.py).
 WORDING_FILES = (
@@ -81,17 +81,6 @@ def nearest_cue(clause: Clause, start: int, end: int) -> str | None:
     return best[1] if best else clause.header_cue
 
 
-def _strings(node, where: str):
-    if isinstance(node, str):
-        yield where, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, f"{where}.{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, f"{where}[{index}]")
-
-
 def other_texts() -> list[Passage]:
     """The domain's responses and the wording files beside the actions."""
     out = []
@@ -99,12 +88,16 @@ def other_texts() -> list[Passage]:
         if path.name == "faq_generated.yml":  # the FAQ answers, read from knowledge/faq.yml
             continue
         responses = (yaml.safe_load(path.read_text()) or {}).get("responses") or {}
-        for where, text in _strings(responses, "responses"):
-            out.append(Passage(f"domain/{path.name}", where.removesuffix(".text"), "text", text))
+        for where, text in leaves(responses, "responses"):
+            if isinstance(text, str):
+                out.append(
+                    Passage(f"domain/{path.name}", where.removesuffix(".text"), "text", text)
+                )
     for name in WORDING_FILES:
         data = yaml.safe_load((ROOT / name).read_text())
-        for where, text in _strings(data, name.rsplit("/", 1)[-1].removesuffix(".yml")):
-            out.append(Passage(name, where, "text", text))
+        for where, text in leaves(data, name.rsplit("/", 1)[-1].removesuffix(".yml")):
+            if isinstance(text, str):
+                out.append(Passage(name, where, "text", text))
     return out
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, leaves
 
 DEPLOY = ROOT / "deploy"
 HELM = DEPLOY / "helm"
@@ -118,17 +118,6 @@ def _sticky(upstream: str) -> bool:
     return bool(re.search(r"(^|[;{\s])ip_hash\s*;", upstream)) or hashed
 
 
-def _walk(node, path=""):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _walk(value, f"{path}[{i}]")
-    else:
-        yield path, node
-
-
 # ---- Docker Compose and nginx -------------------------------------------------------------
 
 
@@ -194,7 +183,7 @@ def test_rasa_servers_use_the_shared_stores_and_wait_for_them():
 
 
 def test_compose_sets_every_variable_that_the_endpoints_need():
-    values = [str(v) for _, v in _walk(_yaml(DEPLOY / "endpoints.yml"))]
+    values = [str(v) for _, v in leaves(_yaml(DEPLOY / "endpoints.yml"))]
     needed = {ref for value in values for ref in re.findall(r"\$\{(\w+)\}", value)}
     assert needed == set(ENDPOINT_ENV)
     for name in RASA:
@@ -431,7 +420,7 @@ def test_helm_rasa_starts_the_image_model_with_the_chart_configuration():
 
 def test_helm_values_hold_no_literal_secret():
     for values in (RASA_VALUES, ACTION_VALUES):
-        for path, value in _walk(values):
+        for path, value in leaves(values):
             # existingSecret* and secretName keys hold names of secrets, not secrets.
             key = path.rsplit(".", 1)[-1]
             if re.search(r"password|token", key, re.I) and not key.startswith("existingSecret"):
