@@ -19,8 +19,10 @@ conversations (default 200) reads from the database instead.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +48,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         size = cache_size or int(os.environ.get("TRACKER_CACHE_SIZE", DEFAULT_CACHE_SIZE))
         self.cache_size = max(0, size)
         self._saved: OrderedDict[str, _Saved] = OrderedDict()
+        self._saving: dict[str, _Saved] = {}  # the entry of a tracker being saved
 
     def _rows(self, sender_id: str) -> int:
         with self.session_scope() as session:
@@ -60,9 +63,23 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             del self._saved[sender_id]
         return await super().retrieve(sender_id)
 
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        """The events not stored yet. For a tracker handed back from memory these are the
+        ones after those it had when saved (the conversation is locked meanwhile), so Rasa's
+        count of the stored events is not needed."""
+        before = self._saving.get(tracker.sender_id)
+        if before is not None and before.tracker is tracker:
+            return itertools.islice(tracker.events, before.events, len(tracker.events))
+        return super()._additional_events(session, tracker)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         before = self._saved.pop(tracker.sender_id, None)
-        await super().save(tracker)
+        if before is not None:
+            self._saving[tracker.sender_id] = before
+        try:
+            await super().save(tracker)
+        finally:
+            self._saving.pop(tracker.sender_id, None)
         if self.cache_size and _as_read_back(tracker):
             if before is not None and before.tracker is tracker:
                 # Rasa's save added exactly the events that came after the last one (the
