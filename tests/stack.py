@@ -3,6 +3,7 @@ its own databases and token, for tests that need the real thing: REST, socket.io
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -139,3 +140,25 @@ class Stack:
         )
         with urllib.request.urlopen(request, timeout=60) as resp:
             return json.loads(resp.read())
+
+
+async def socket_exchange(base: str, text: str) -> list[dict]:
+    """What the website widget does: session_request, session_confirm, user_uttered."""
+    import socketio
+
+    client = socketio.AsyncClient()
+    confirmed, replies = asyncio.Event(), []
+    client.on("session_confirm", lambda *_: confirmed.set())
+    client.on("bot_uttered", lambda data: replies.append(data))
+    await client.connect(base, socketio_path="/socket.io", transports=["polling", "websocket"])
+    try:
+        await client.emit("session_request", {"session_id": "socket-test"})
+        await asyncio.wait_for(confirmed.wait(), 30)
+        await client.emit("user_uttered", {"message": text, "session_id": "socket-test"})
+        deadline = time.monotonic() + 60
+        while not replies and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1)  # the rest of the turn's messages
+        return replies
+    finally:
+        await client.disconnect()

@@ -6,6 +6,7 @@ comes back by itself, and loses no booking."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import yaml
 from scripts import scale_out
 from tests.helpers import MODEL
 from tests.servers import ensure_packages
-from tests.stack import Stack
+from tests.stack import Stack, socket_exchange
 
 pytestmark = [
     pytest.mark.model,
@@ -106,6 +107,13 @@ def test_a_conversation_moving_between_replicas_keeps_its_state_and_order(stack)
         assert post(port, "moving", message)
     assert "sciatica" in texts(post(first, "moving", "how is it treated?")).lower()
     assert user_messages(stack, "moving") == [m for _, m in story] + ["how is it treated?"]
+
+
+def test_the_widget_talks_socketio_through_nginx_to_one_replica(stack):
+    """socket.io (polling, then a websocket) through nginx: its session lives in one Rasa
+    server's memory, so every request of it must reach that server."""
+    replies = asyncio.run(socket_exchange(stack.url(""), "what causes sciatica?"))
+    assert any("sciatica" in r.get("text", "").lower() for r in replies), replies
 
 
 def test_messages_sent_at_once_to_both_replicas_are_none_of_them_lost(stack):

@@ -8,14 +8,13 @@ import asyncio
 import os
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from tests.helpers import MODEL
-from tests.stack import Stack, status
+from tests.stack import Stack, socket_exchange, status
 
 pytestmark = [
     pytest.mark.model,
@@ -32,28 +31,6 @@ def _port_open(port: int) -> bool:
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
-
-
-async def socket_exchange(base: str, text: str) -> list[dict]:
-    """What the website widget does: session_request, session_confirm, user_uttered."""
-    import socketio
-
-    client = socketio.AsyncClient()
-    confirmed, replies = asyncio.Event(), []
-    client.on("session_confirm", lambda *_: confirmed.set())
-    client.on("bot_uttered", lambda data: replies.append(data))
-    await client.connect(base, socketio_path="/socket.io", transports=["polling", "websocket"])
-    try:
-        await client.emit("session_request", {"session_id": "socket-test"})
-        await asyncio.wait_for(confirmed.wait(), 30)
-        await client.emit("user_uttered", {"message": text, "session_id": "socket-test"})
-        deadline = time.monotonic() + 60
-        while not replies and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(1)  # the rest of the turn's messages
-        return replies
-    finally:
-        await client.disconnect()
 
 
 def test_run_serves_page_rest_socket_and_api_and_stops_on_ctrl_c(tmp_path):
