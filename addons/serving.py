@@ -1,8 +1,8 @@
-"""The Rasa server's own guards and two fixes to its costs, installed before Rasa starts.
+"""The Rasa server's own guards and fixes to its costs, installed before Rasa starts.
 
-Rasa 3.6 has no hook for any of these, so `install()` wraps four of its methods; it refuses
+Rasa 3.6 has no hook for any of these, so `install()` wraps some of its methods; it refuses
 to run on any other Rasa version, where the wrapped code may differ (scripts/rasa_server.py
-calls it; so do the tests of this module).
+calls it; the tests of this module wrap one method at a time and undo it).
 
 - Every channel's message passes `clinic.limits` first: an over-long text gets a kind reply
   asking for shorter messages and nothing else runs on it; a sender id that is not a bounded
@@ -12,14 +12,15 @@ calls it; so do the tests of this module).
   fail-safe store) an answer from an empty conversation kept only in memory.
 - A message whose custom actions the action server cannot run (crashed, restarting,
   unreachable) gets one apology with the clinic's phone number, or the urgent-care advice
-  when it reported a red flag, and the turn ends there instead of in silence.
-- Cost fixes measured with py-spy (README, "Speed"): TensorFlow models are loaded for
+  when it reported a red flag, instead of silence.
+- Cost fixes measured with py-spy (README, "Serving"): TensorFlow models are loaded for
   inference only (no optimizer state: 580 MB less, a faster start). Rasa validated each action
   server response with `jsonschema.validate`, which re-checks the schema itself on every
   call (60% of the server's CPU); the schema is now checked once. And Rasa called the
   `action_validate_slot_mappings` custom action after every message, even when no slot
   was filled; now only when one was (its only job is to check filled slots). And it found
-  each stored event's class by walking all of Event's subclasses; now from a table.
+  each stored event's class by walking all of Event's subclasses; now from a table. After
+  loading, `gc.freeze()` keeps the collector off the model's objects.
 """
 
 from __future__ import annotations
