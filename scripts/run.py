@@ -129,6 +129,10 @@ def child_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **QUIET_ENV, **extra}
 
 
+def action_command(port: int) -> list[str]:
+    return [PY, "scripts/action_server.py", "--port", str(port)]
+
+
 def rasa_command(model: Path, endpoints: Path, credentials: Path, host: str, port: int,
                  web_port: int) -> list[str]:  # fmt: skip
     return [
@@ -181,16 +185,14 @@ def start_servers(
     Returns the Rasa servers' names and the channels left off."""
     if args.replicas == 1:
         endpoints, credentials, off = runtime_config(args.action_port)
-        action_cmd = [PY, "scripts/action_server.py", "--port", str(args.action_port)]
-        services.start("actions", action_cmd, child_env())
+        services.start("actions", action_command(args.action_port), child_env())
         rasa = rasa_command(MODEL, endpoints, credentials, args.host, args.port, args.web_port)
         return [("rasa", rasa, args.port)], off
     top = scale_out.topology(args.port, args.action_port, args.replicas, args.action_replicas)
     stores, actions_env = start_stores(services)
     endpoints, credentials, off = runtime_config(args.action_port, stores)
     for i, port in enumerate(top.action_ports, start=1):
-        cmd = [PY, "scripts/action_server.py", "--port", str(port)]
-        services.start(f"actions-{i}", cmd, child_env(**actions_env))
+        services.start(f"actions-{i}", action_command(port), child_env(**actions_env))
     conf = VAR / "run" / "nginx.conf"
     conf.write_text(scale_out.nginx_conf(top, args.host, VAR / "run"))
     services.start("nginx", scale_out.nginx_command(conf, VAR / "run"), child_env())
@@ -364,9 +366,7 @@ def run_shell(args: argparse.Namespace, services: Services) -> int:
     """`make shell`: the action server, then `rasa shell` in this terminal."""
     endpoints, _, _ = runtime_config(args.action_port)
     print("Starting the action server ...", flush=True)
-    services.start(
-        "actions", [PY, "scripts/action_server.py", "--port", str(args.action_port)], child_env()
-    )
+    services.start("actions", action_command(args.action_port), child_env())
     health = f"http://127.0.0.1:{args.action_port}/health"
     failed = wait_until(lambda: http_ok(health), services, 60)
     if failed:
