@@ -145,7 +145,7 @@ def rasa_command(model: Path, endpoints: Path, credentials: Path, host: str, por
         "--interface", host,
         "--port", str(port),
         "--enable-api",
-        "--auth-token", auth_token(),
+        f"--auth-token={auth_token()}",  # one word: a token may start with "-"
         "--cors", *(f"http://{h}:{web_port}" for h in ("localhost", "127.0.0.1")),
     ]  # fmt: skip
 

@@ -53,8 +53,13 @@ def _command(service: dict) -> list[str]:
 
 
 def _option(args: list[str], name: str) -> str:
-    assert name in args, f"{name} missing from {args}"
-    return args[args.index(name) + 1]
+    """The value of `name` given as `name value` or `name=value`."""
+    for index, arg in enumerate(args):
+        if arg == name:
+            return args[index + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    raise AssertionError(f"{name} missing from {args}")
 
 
 RASA = sorted(
@@ -231,7 +236,7 @@ def test_compose_holds_no_literal_secret():
             if SECRET_NAME.search(key) or key == "DATABASE_URL":
                 assert COMPOSE_SECRET_REF.match(str(value)), f"{name}: {key}={value}"
         args = _command(service)
-        if "--auth-token" in args:
+        if any(a.startswith("--auth-token") for a in args):
             assert re.match(r"^\$\{\w+:\?", _option(args, "--auth-token")), name
     for path in [*DEPLOY.glob("*.yml"), DEPLOY / "nginx.conf", DEPLOY / "Dockerfile"]:
         # user:password@host in a connection URL
