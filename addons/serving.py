@@ -20,7 +20,8 @@ calls it; the tests of this module wrap one method at a time and undo it).
   `action_validate_slot_mappings` custom action after every message, even when no slot
   was filled; now only when one was (its only job is to check filled slots). And it found
   each stored event's class by walking all of Event's subclasses; now from a table. After
-  loading, `gc.freeze()` keeps the collector off the model's objects.
+  loading, `gc.freeze()` keeps the collector off the model's objects. TED's prediction is
+  computed only when a more certain policy has not already decided (addons/lazy_ted.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet
 from rasa.shared.exceptions import RasaException
 
+from addons import lazy_ted
 from clinic.knowledge import knowledge
 from clinic.knowledge.files import side_yaml
 from clinic.knowledge.wording import fill
@@ -70,6 +72,7 @@ def install(limits: Limits | None = None) -> None:
     _resolve_event_types_from_a_table()
     _freeze_what_loading_made()
     load_models_for_inference()
+    lazy_ted.install()
     _apologise_when_an_action_fails()
     _fail_loudly_when_the_tracker_store_does()
     _guard_messages(limits or Limits.from_env())
