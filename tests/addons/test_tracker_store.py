@@ -45,8 +45,10 @@ def test_a_saved_conversation_comes_back_from_memory_with_the_same_events(tmp_pa
     run(cached.save(tracker))
     assert run(cached.retrieve("p1")) is tracker
     tracker.update(UserUttered("worse when I cough"))
-    run(cached.save(tracker))  # the count is carried forward, not queried: still right
-    assert cached._saved["p1"].rows == cached._rows("p1") == len(tracker.events)
+    run(cached.save(tracker))
+    kept = cached._saved["p1"]
+    assert (kept.rows, kept.last_id) == cached._rows("p1")
+    assert kept.rows == len(tracker.events)
     fresh = run(
         SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db")).retrieve("p1")
     )
@@ -60,6 +62,53 @@ def test_a_message_handled_by_another_replica_is_seen(tmp_path):
     other.update(UserUttered("worse when I cough"))
     run(second.save(other))
     assert user_texts(run(first.retrieve("p2"))) == ["my back hurts", "worse when I cough"]
+
+
+def full_read(path, sender: str) -> DialogueStateTracker:
+    return run(SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path)).retrieve(sender))
+
+
+def test_only_the_rows_another_replica_added_are_read_and_replayed(tmp_path):
+    path = tmp_path / "t.db"
+    first, second = store(path), store(path)
+    mine = conversation("p6", "my back hurts")
+    run(first.save(mine))
+    for text in ("3 days", "worse when I cough"):  # the other replica's turns
+        other = run(second.retrieve("p6"))
+        other.update(UserUttered(text))
+        other.update(ActionExecuted("action_listen"))
+        run(second.save(other))
+    again = run(first.retrieve("p6"))
+    assert again is mine  # brought up to date, not read whole
+    whole = full_read(path, "p6")
+    assert list(again.events) == list(whole.events)
+    assert again.current_state() == whole.current_state()
+    assert (first._saved["p6"].rows, first._saved["p6"].last_id) == first._rows("p6")
+    mine.update(UserUttered("is it serious?"))
+    run(first.save(mine))
+    assert list(full_read(path, "p6").events) == list(mine.events)
+
+
+def test_a_new_session_or_removed_rows_from_elsewhere_read_the_whole_session(tmp_path):
+    path = tmp_path / "t.db"
+    first, second = store(path), store(path)
+    for sender in ("p7", "p8"):
+        run(first.save(conversation(sender, "my back hurts")))
+    other = run(second.retrieve("p7"))
+    other.update(ActionExecuted("action_session_start"))
+    other.update(SessionStarted())
+    run(second.save(other))
+    again = run(first.retrieve("p7"))
+    assert again is not None and user_texts(again) == []  # the new session only
+    assert list(again.events) == list(full_read(path, "p7").events)
+
+    kept = run(first.retrieve("p8"))
+    with first.session_scope() as session:  # e.g. a patient's data erased, then a new turn
+        session.query(first.SQLEvent).filter_by(sender_id="p8").delete()
+        session.commit()
+    run(second.save(conversation("p8", "hello", "again")))
+    again = run(first.retrieve("p8"))
+    assert again is not kept and user_texts(again) == ["hello", "again"]
 
 
 def test_events_added_but_never_saved_are_not_handed_back(tmp_path):
