@@ -47,6 +47,7 @@ def restore(monkeypatch):
         (FailSafeTrackerStore, "retrieve_full_tracker"),
         (FailSafeTrackerStore, "save"),
         (Event, "resolve_by_type"),
+        (EndpointConfig, "session"),
     ):
         monkeypatch.setattr(cls, name, getattr(cls, name))
     return monkeypatch
@@ -227,3 +228,35 @@ def test_event_types_resolve_as_before(restore):
         assert Event.resolve_by_type("topic") is None
         with pytest.raises(ValueError, match="Unknown event name"):
             Event.resolve_by_type("no such event")
+
+
+def test_action_server_calls_reuse_one_kept_alive_connection(restore):
+    """Rasa's EndpointConfig.request, unchanged, over the kept session: the same TCP
+    connection serves consecutive calls; a new event loop gets a new session."""
+    from aiohttp import web
+
+    serving._reuse_connections_to_the_action_server()
+    peers: list[int] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"events": [], "responses": []})
+
+    async def calls(endpoint: EndpointConfig, count: int) -> list:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            return [await endpoint.request(json={"next_action": "x"}) for _ in range(count)]
+        finally:
+            await runner.cleanup()
+
+    port = free_port()
+    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+    assert run(calls(endpoint, 3)) == [{"events": [], "responses": []}] * 3
+    assert len(peers) == 3 and len(set(peers)) == 1
+    first = endpoint.__dict__["_clinic_session"][1]
+    run(calls(endpoint, 1))  # another loop (asyncio.run): another session, still working
+    assert endpoint.__dict__["_clinic_session"][1] is not first and len(peers) == 4
