@@ -39,6 +39,10 @@ class ContextAnnotator:
         _quiet_medspacy()
         from medspacy.context import ConText, ConTextRule
 
+        from clinic.red_flags import windowed
+
+        windowed.install()  # cues compared only with what lies near them: linear, same result
+
         rules = [
             ConTextRule(r.literal, r.category, pattern=r.pattern, direction=r.direction)
             for r in kb.context_rules
