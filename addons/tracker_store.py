@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -35,7 +36,14 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_CACHE_SIZE = 200
+
+
+def _dropped(error: sa.exc.DBAPIError) -> bool:
+    """A pooled connection the database closed (it restarted, or ended idle sessions)."""
+    return bool(error.connection_invalidated)
 
 
 @dataclass
@@ -68,6 +76,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return int(rows), int(last or 0)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        try:
+            return await self._retrieve_current(sender_id)
+        except sa.exc.DBAPIError as error:
+            if not _dropped(error):
+                raise
+            logger.warning("Tracker store: connection lost; reading again on a new one")
+            self._saved.pop(sender_id, None)
+            return await self._retrieve_current(sender_id)
+
+    async def _retrieve_current(self, sender_id: str) -> DialogueStateTracker | None:
         saved = self._saved.get(sender_id)
         if saved is not None:
             tracker = self._brought_up_to_date(sender_id, saved)
@@ -122,6 +140,15 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return super()._additional_events(session, tracker)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        try:
+            await self._save_and_keep(tracker)
+        except sa.exc.DBAPIError as error:
+            if not _dropped(error):
+                raise
+            logger.warning("Tracker store: connection lost; saving again on a new one")
+            await self._save_and_keep(tracker)  # not kept any more: Rasa counts what is stored
+
+    async def _save_and_keep(self, tracker: DialogueStateTracker) -> None:
         before = self._saved.pop(tracker.sender_id, None)
         if before is not None:
             self._saving[tracker.sender_id] = before

@@ -5,7 +5,9 @@ conversation, and a message whose handling failed half-way leaves no trace."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
@@ -145,3 +147,43 @@ def test_a_new_session_and_the_size_limit_drop_entries(tmp_path):
     for sender in ("a", "b", "c"):
         run(cached.save(conversation(sender, "hello")))
     assert list(cached._saved) == ["b", "c"]
+
+
+@pytest.mark.postgres
+def test_a_database_restart_costs_no_message(postgres_url):
+    """The pool's connections die with the server (here: ended by the server, as a restart
+    does); the next read and save each succeed on a new connection, and nothing is stored
+    twice."""
+    from urllib.parse import urlsplit
+
+    import psycopg2
+
+    url = urlsplit(postgres_url)
+    cached = CachedSQLTrackerStore(
+        domain=DOMAIN,
+        dialect="postgresql",
+        host=url.hostname,
+        port=url.port,
+        db=url.path.lstrip("/"),
+        username=url.username,
+    )
+
+    def end_the_pools_connections() -> None:
+        with psycopg2.connect(postgres_url) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        conn.close()
+
+    sender = f"restart-{uuid.uuid4().hex[:8]}"
+    tracker = conversation(sender, "my back hurts")
+    run(cached.save(tracker))
+    cached._saved.clear()  # read from the database, not memory
+    end_the_pools_connections()
+    again = run(cached.retrieve(sender))
+    assert list(again.events) == list(tracker.events)
+    again.update(UserUttered("3 days"))
+    end_the_pools_connections()
+    run(cached.save(again))
+    assert cached._rows(sender)[0] == len(again.events)
