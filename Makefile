@@ -32,7 +32,7 @@ help:
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
 	@echo "             reports/multiturn/, reports/readability/ (about 53 min)"
 	@echo "make bench   speed and memory next to a stock rasa init bot, 1 and 2 replicas:"
-	@echo "             a table and reports/bench/bench.json (about 15 min)"
+	@echo "             a table and reports/bench/bench.json (about 5 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
