@@ -40,13 +40,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 HOLDOUT = sorted((ROOT / "tests").glob("nlu_holdout*.yml"))
 SEED = 2026
+CONFIG = ROOT / "config.yml"
 MAPPINGS = yaml.safe_load((Path(__file__).with_suffix(".yml")).read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------- training
 
 
-def train_nlu(nlu: Path, out: Path, name: str) -> Path:
+def train_nlu(nlu: Path, out: Path, name: str, config: Path = CONFIG) -> Path:
     """Train an NLU-only model in a child process with an empty cache, so nothing is reused
     from an earlier training (from scratch) and TensorFlow's memory goes with the process."""
     with tempfile.TemporaryDirectory(prefix="rasa-cache-") as cache:
@@ -56,7 +57,7 @@ def train_nlu(nlu: Path, out: Path, name: str) -> Path:
             "train",
             "nlu",
             "--config",
-            str(ROOT / "config.yml"),
+            str(config),
             "--domain",
             str(ROOT / "domain"),
             "--nlu",
@@ -89,7 +90,7 @@ def parse_all(agent, texts: list[str]) -> list[dict]:
 # ----------------------------------------------------------------------------- held-out + CV
 
 
-def cross_validate(folds: int, workdir: Path) -> dict[str, Any]:
+def cross_validate(folds: int, workdir: Path, config: Path = CONFIG) -> dict[str, Any]:
     """Stratified k-fold CV on data/nlu: train on k-1 folds, parse the k-th, pool the scores."""
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.loading import load_data
@@ -114,7 +115,7 @@ def cross_validate(folds: int, workdir: Path) -> dict[str, Any]:
         fold_dir = workdir / f"fold{i}"
         fold_dir.mkdir(parents=True, exist_ok=True)
         RasaYAMLWriter().dump(fold_dir / "nlu.yml", train)
-        agent = load_agent(train_nlu(fold_dir / "nlu.yml", fold_dir, "model"))
+        agent = load_agent(train_nlu(fold_dir / "nlu.yml", fold_dir, "model", config))
         test = [
             Example(
                 text=examples[j].get("text"),
@@ -501,8 +502,8 @@ def scores_dict(s: Scores, examples: int) -> dict[str, Any]:
     return d
 
 
-def configured_fallback() -> str:
-    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+def configured_fallback(path: Path = CONFIG) -> str:
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
     for component in config["pipeline"]:
         if component["name"] == "FallbackClassifier":
             threshold, ambiguity = component.get("threshold"), component.get("ambiguity_threshold")
@@ -517,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="score this model instead of training one")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "nlu")
     parser.add_argument("--external", type=Path, default=EVAL_DIR, help="the external sets")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the pipeline to train")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -527,15 +529,18 @@ def main(argv: list[str] | None = None) -> int:
     log_utils.configure_structlog(logging.WARNING)
     logging.basicConfig(level=logging.WARNING)
 
-    work = ROOT / "build" / "eval"
+    work = ROOT / "build" / "eval" / args.out.name  # one per report: the kept and the alternative
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    model = args.model or train_nlu(ROOT / "data" / "nlu", work, "nlu")
+    model = args.model or train_nlu(ROOT / "data" / "nlu", work, "nlu", args.config)
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "model": str(model),
         "train_seconds": time.monotonic() - started,
-        "config_fallback": configured_fallback(),
+        "config": str(
+            args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config
+        ),
+        "config_fallback": configured_fallback(args.config),
     }
     print(f"model: {model} ({report['train_seconds']:.0f} s)", flush=True)
     agent = load_agent(model)
@@ -571,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cv_scores = None
     if not args.no_cv:
-        cv = cross_validate(args.folds, work / "cv")
+        cv = cross_validate(args.folds, work / "cv", args.config)
         cv_scores = cv.pop("pooled")
         report["cv"] = {**scores_dict(cv_scores, cv["examples"]), **cv, "k": args.folds}
 
