@@ -217,6 +217,10 @@ class RedFlag(Entry):
     counts_if_past: bool = False
     #: Whether it counts even when put as a question or "what if" (thoughts of suicide do).
     counts_if_hypothetical: bool = False
+    #: Whole sentences a patient might write for this sign, in everyday words: the sentence
+    #: encoder's second net compares each clause of a message with them and with the name
+    #: and synonyms (clinic/red_flags/similar.py). Never copied from a test or blind set.
+    phrasings: list[Text] = []
     #: Phrases that contain a match but mean something else ("hay fever", "cabin fever").
     exclusions: list[Text] = []
     #: Matches that count even when in the past ("I had sepsis last month").
