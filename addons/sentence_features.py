@@ -48,14 +48,20 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config()}
+        # sentence_scale: the sentence vector has length 1, while the n-gram counts beside it
+        # in the topic classifier's input reach a length of 10 or more; scaled up, the
+        # meaning weighs as much as the spelling under the classifier's L2 penalty.
+        return {**DenseFeaturizer.get_default_config(), "sentence_scale": 1.0}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        """Nothing to set: the checkpoint is fixed (clinic/encoder/checkpoint.yml)."""
+        """The checkpoint is fixed (clinic/encoder/checkpoint.yml); only the scale is set."""
+        if float(config.get("sentence_scale", 1.0)) <= 0:
+            raise ValueError("sentence_scale must be positive")
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
+        self._scale = float(config["sentence_scale"])
         self._encoder = encoder()  # loads and checks the weights once per process
 
     @classmethod
@@ -74,7 +80,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         for message, vectors in zip(with_text, encoded, strict=True):
             spans = [(t.start, t.end) for t in message.get(TOKENS_NAMES[TEXT])]
             self.add_features_to_message(
-                token_vectors(spans, vectors), vectors.sentence[None, :], TEXT, message
+                token_vectors(spans, vectors),
+                self._scale * vectors.sentence[None, :],
+                TEXT,
+                message,
             )
         return messages
 
