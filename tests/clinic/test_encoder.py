@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import zipfile
 
 import numpy as np
 import pytest
 
-from clinic.encoder import EncoderError, checkpoint, sha256_of, verify
+from clinic.encoder import EncoderError, checkpoint, sha256_of, verify, verify_graph
 from scripts import encoder as build_step
 
 
@@ -98,3 +99,54 @@ def test_word_pieces_come_with_their_place_in_the_text(model):
     (encoded,) = model.encode(["I can't feel it!"])
     assert len(encoded.pieces) == len(encoded.offsets) > 4
     assert all(0 <= s < e <= len("I can't feel it!") for s, e in encoded.offsets)
+
+
+def spec_in(tmp_path):
+    """A copy of the built encoder in tmp_path (the weights linked, the rest copied)."""
+    spec = checkpoint()
+    target = tmp_path / "encoder"
+    target.mkdir()
+    for item in spec.target.iterdir():
+        if item.name == spec.weights:
+            (target / item.name).symlink_to(item)
+        elif item.is_file():
+            (target / item.name).write_bytes(item.read_bytes())
+    return dataclasses.replace(spec, target=target)
+
+
+def test_the_compiled_network_is_checked_against_its_record(tmp_path):
+    spec = spec_in(tmp_path)
+    assert verify_graph(spec) == spec.graph_path
+    graph = bytearray(spec.graph_path.read_bytes())
+    graph[len(graph) // 2] ^= 0xFF
+    spec.graph_path.write_bytes(bytes(graph))
+    with pytest.raises(EncoderError, match="not the file `make encoder` compiled"):
+        verify_graph(spec)
+
+
+def test_a_network_compiled_from_other_weights_is_refused(tmp_path):
+    spec = spec_in(tmp_path)
+    record = json.loads(spec.graph_record_path.read_text())
+    record["weights_sha256"] = "0" * 64
+    spec.graph_record_path.write_text(json.dumps(record))
+    with pytest.raises(EncoderError, match="compiled from other weights"):
+        verify_graph(spec)
+    spec.graph_record_path.unlink()
+    with pytest.raises(EncoderError, match="make encoder"):
+        verify_graph(spec)
+
+
+def test_the_compiled_network_gives_the_checkpoints_vectors(model):
+    """What the build checked, checked again: the TensorFlow Lite network against the
+    transformers Keras model of the same weights, on texts the build did not probe."""
+    from clinic.encoder.graph import TOLERANCE, _keras_forward
+
+    texts = ["numb between my legs since this morning", "ok", "what stretches help?"]
+    pieces = [model._tokenizer.encode(t).ids for t in texts]
+    ids = np.zeros((len(texts), max(map(len, pieces))), np.int32)
+    for row, p in enumerate(pieces):
+        ids[row, : len(p)] = p
+    mask = (ids > 0).astype(np.int32)
+    expected = _keras_forward(checkpoint().target)(ids, mask).numpy()
+    got, _ = model._run(ids, mask)
+    assert np.abs(expected - got)[mask.astype(bool)].max() <= TOLERANCE
