@@ -22,6 +22,7 @@ calls it; the tests of this module wrap one method at a time and undo it).
   each stored event's class by walking all of Event's subclasses; now from a table. After
   loading, `gc.freeze()` keeps the collector off the model's objects. TED's prediction is
   computed only when a more certain policy has not already decided (addons/lazy_ted.py).
+  Each message's NLU runs in one worker thread, off the event loop (addons/nlu_thread.py).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet
 from rasa.shared.exceptions import RasaException
 
-from addons import lazy_ted
+from addons import lazy_ted, nlu_thread
 from clinic.knowledge import knowledge
 from clinic.knowledge.files import side_yaml
 from clinic.knowledge.wording import fill
@@ -73,6 +74,7 @@ def install(limits: Limits | None = None) -> None:
     _freeze_what_loading_made()
     load_models_for_inference()
     lazy_ted.install()
+    nlu_thread.install()
     _reuse_connections_to_the_action_server()
     _apologise_when_an_action_fails()
     _fail_loudly_when_the_tracker_store_does()
