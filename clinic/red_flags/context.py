@@ -86,17 +86,19 @@ _QUESTION_WORDS = frozenset(
 
 _TERMINATORS = frozenset("but however though although yet except since".split())
 _NEW_SUBJECT = frozenset("i my i'm i've".split())
+#: Words after which "I"/"my" starts a new subject: "..., and I had", "so my", and someone
+#: else's word about me ("my wife says I look thin").
+_TURNS_TO_ME = frozenset(("and", "so", ",", "says", "thinks", "reckons", "noticed", "notices"))
 
 
 def _crosses_a_turn(words) -> bool:
     """Whether the words between a cue and a match change the subject ("..., and I had",
-    "so my") or turn the sentence ("but", "since"), which ends the cue's reach."""
+    "so my", "my wife says I ...") or turn the sentence ("but", "since"), which ends the
+    cue's reach."""
     lowered = [t.lower_ for t in words]
     if any(w in _TERMINATORS for w in lowered):
         return True
-    return any(
-        a in ("and", "so", ",") and b in _NEW_SUBJECT for a, b in itertools.pairwise(lowered)
-    )
+    return any(a in _TURNS_TO_ME and b in _NEW_SUBJECT for a, b in itertools.pairwise(lowered))
 
 
 def _marks_onset(doc, cue_start: int) -> bool:
@@ -166,11 +168,31 @@ def _resolved_cues(kb_id: int, kb: KnowledgeBase) -> tuple:
     return tuple(r.literal.lower() for r in kb.context_rules if r.category == "RESOLVED")
 
 
+_RESOLVED_DENIAL_REACH = 3  # words before a "went away" that may deny it ("never really")
+
+
 def _resolved_later(span, kb: KnowledgeBase) -> bool:
     """ "had tingling in both feet when I was pregnant but it went away": the words after the
-    match, up to the end of the sentence, say it is over."""
-    rest = " " + " ".join(t.lower_ for t in span.doc[span.start : span.sent.end]) + " "
-    return any(f" {cue} " in rest for cue in _resolved_cues(id(kb), kb))
+    match, up to the end of the sentence, say it is over; unless that is denied ("it never
+    went away", "the infection hasn't fully cleared")."""
+    tokens = span.doc[span.start : span.sent.end]
+    words = [t.lower_ for t in tokens]
+    rest = " " + " ".join(words) + " "
+    for cue in _resolved_cues(id(kb), kb):
+        if f" {cue} " not in rest:
+            continue
+        cue_words = cue.split()
+        for i in range(len(words) - len(cue_words) + 1):
+            if words[i : i + len(cue_words)] != cue_words:
+                continue
+            before = []  # the words just before the cue, back to a comma or full stop
+            for j in range(i - 1, max(-1, i - 1 - _RESOLVED_DENIAL_REACH), -1):
+                if tokens[j].is_punct:
+                    break
+                before.append(words[j])
+            if not any(w in _NEGATIONS for w in before):
+                return True
+    return False
 
 
 def counts(span, flag: RedFlag, kb: KnowledgeBase) -> bool:

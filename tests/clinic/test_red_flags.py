@@ -28,9 +28,9 @@ def test_the_case_set_is_big_enough_and_covers_every_red_flag(kb):
 #: detector (their first-pass scores are in the closing notes; misses found there were fixed
 #: and stay here as regression cases).
 CASE_FILES = sorted((ROOT / "tests" / "triage").glob("red_flag_*.yml"))
-#: Blind sets whose first-pass misses are not fixed yet (issue 19: the fourth set's first
-#: pass caught 71/84 with 3/60 false alarms; `scripts/evaluate_triage.py --cases ... -v`).
-NOT_FIXED_YET = {"red_flag_blind4"}
+#: Blind sets whose first-pass misses are not fixed yet (`scripts/evaluate_triage.py --cases
+#: ... -v`). Issue 19: the fourth set's first pass caught 71/84 with 3/60 false alarms; fixed.
+NOT_FIXED_YET: set[str] = set()
 
 
 def _case_param(path):
@@ -169,3 +169,82 @@ def test_advice_signs_are_not_red_flags():
         "I have pain for 60 days",  # a number, not an age
     ):
         assert advice_in(text) == [], text
+
+
+# --- phrasing families added for the fourth blind set (issue 19) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # urinary hesitancy and a weak or stop-start stream
+        ("I'm having trouble starting to pee since my back went", "bladder_bowel"),
+        ("it takes ages to get my pee going now", "bladder_bowel"),
+        ("my urine stream has gone really weak this week", "bladder_bowel"),
+        ("I've got a weak stream that stops and starts", "bladder_bowel"),
+        ("I stand at the toilet for ages before anything comes", "bladder_bowel"),
+        # new constipation with leg weakness or numbness
+        ("I've been constipated for a week and my left leg is going numb", "bladder_bowel"),
+        ("haven't opened my bowels in 5 days and my legs feel heavy", "bladder_bowel"),
+        # sexual problems in other words; numb or less sensitive genitals
+        ("I can't feel a thing when we're intimate any more", "sexual_dysfunction"),
+        ("hardly any feeling in my vagina since the disc went", "sexual_dysfunction"),
+        ("I've had ED since my back went", "sexual_dysfunction"),
+        # weakness or numbness getting worse
+        ("the numbness in my right foot has got worse since yesterday", "progressive_weakness"),
+        # something heavy falling on someone
+        ("a pallet fell on me at the warehouse", "major_trauma"),
+        ("I got pinned under the car when the jack slipped", "major_trauma"),
+        # a pulsing feeling in the tummy
+        ("I can feel a pulsing in my belly and my back is killing me", "aneurysm"),
+        ("my tummy feels like it has its own heartbeat", "aneurysm"),
+        # searching for a way to die
+        ("I've been googling painless ways to die", "self_harm"),
+        # weight loss as a weight or size lighter; someone else's word about me
+        ("I'm a stone lighter than at christmas", "weight_loss"),
+        ("my husband says I have lost weight and I don't know why", "weight_loss"),
+        # pain worse lying down; having to sleep upright; nothing eases it
+        ("my back is worse when I lie flat", "night_pain"),
+        ("the pain is worse in bed", "night_pain"),
+        ("I've been sleeping in the recliner because of my back", "night_pain"),
+        ("nothing relieves it, not even lying down", "night_pain"),
+        # a resolved cue that is denied is not resolved
+        ("my kidney infection hasn't fully cleared and my back is agony", "fever_infection"),
+        ("the numbness down there never went away", "saddle_numbness"),
+        # "I suppose" is a hedge, not a hypothetical
+        ("I suppose my groin has been a bit numb lately", "saddle_numbness"),
+        ("I've had repeated courses of prednisolone for my asthma", "fracture_risk"),
+    ],
+)
+def test_new_phrasing_families_are_caught(text, expected):
+    assert expected in {h.id for h in red_flags_in(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no trouble peeing",
+        "I'm constipated from the painkillers",
+        "the codeine has made me constipated, back still sore",
+        "I lost weight on purpose",
+        "my wife says she has lost weight",
+        "pain eases when I lie down",
+        "it's worse when I sit and better lying flat",
+        "I sleep on the sofa because my husband snores",
+        "the pain in my leg is getting worse",
+        "the numbness in my foot isn't getting any worse",
+        "a box fell on my foot",
+        "it fell on me to look after mum and the lifting hurt my back",
+        "I have a throbbing pain in my stomach after eating",
+        "I'm looking up ways to kill the pain naturally",
+        "I went to the ED last night with my back",
+        "I can't get up off the sofa without help",  # getting up, not an erection
+        "had a kidney infection years ago, completely cleared, backache is from lifting",
+        "I had a short course of prednisolone for my chest last winter",
+        "suppose I lost control of my bladder, what then?",
+        "supposing my legs went numb, would I need A&E?",
+        "hypothetically, if I couldn't pee, is that serious?",
+    ],
+)
+def test_new_negated_benign_past_and_hypothetical_counterparts_are_not(text):
+    assert red_flags_in(text) == []
