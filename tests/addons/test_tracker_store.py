@@ -187,3 +187,35 @@ def test_a_database_restart_costs_no_message(postgres_url):
     end_the_pools_connections()
     run(cached.save(again))
     assert cached._rows(sender)[0] == len(again.events)
+
+
+def test_sqlite_runs_in_write_ahead_mode_and_a_killed_writer_loses_no_commit(tmp_path):
+    """WAL with NORMAL sync: every committed turn is in the database for the next process,
+    even when the process that wrote it is killed (it never closed the database)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "t.db"
+    with store(path).engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    writer = textwrap.dedent(
+        f"""
+        import asyncio, os, signal
+        from rasa.shared.core.domain import Domain
+        from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+        from rasa.shared.core.trackers import DialogueStateTracker
+        from addons.tracker_store import CachedSQLTrackerStore
+        domain = Domain.from_yaml("version: '3.1'\\nintents: [greet]\\n")
+        s = CachedSQLTrackerStore(domain=domain, dialect="sqlite", db={str(path)!r})
+        t = DialogueStateTracker("p9", domain.slots)
+        for e in (SessionStarted(), ActionExecuted("action_listen"), UserUttered("3 days")):
+            t.update(e)
+        asyncio.run(s.save(t))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    subprocess.run([sys.executable, "-c", writer], check=False, timeout=120)
+    read = run(SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path)).retrieve("p9"))
+    assert user_texts(read) == ["3 days"]
