@@ -8,6 +8,10 @@ the parse result under `red_flags`; `addons.triage_policy.RedFlagPolicy` then ma
 triage action answers, even in the middle of a form. Advice signs (tier `soon`: see a doctor
 soon, such as new back pain after 50) leave the intent alone; they go under `advice`, and the
 answer actions add the note to their normal answer.
+
+With `similar_phrasings: true` (config.yml), a clause that the patterns miss but that is
+close in meaning to one of a red flag's phrasings in knowledge/red_flags.yml counts as that
+red flag too, under the same context rules (clinic/red_flags/similar.py, the second net).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from addons.component import ConfiguredComponent, override_intent
 from clinic.red_flags import ADVICE_KEY, RED_FLAG_INTENT, RED_FLAGS_KEY, detect_signs, split_signs
+from clinic.red_flags.hits import RedFlagHit
 
 
 @DefaultV1Recipe.register(
@@ -36,7 +41,21 @@ class RedFlagDetector(ConfiguredComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {}
+        # similar_phrasings: also the second net (clinic/red_flags/similar.py), a clause close
+        # in meaning to a red flag's phrasings; needs the sentence encoder (`make encoder`).
+        return {"similar_phrasings": False}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._net = None
+        if config.get("similar_phrasings"):
+            from clinic.red_flags.similar import similarity_net  # the encoder: TensorFlow
+
+            self._net = similarity_net()  # the reference phrasings encoded at load, once
+
+    def _similar(self, doc: Any, found: list[RedFlagHit]) -> list[RedFlagHit]:
+        """Red flags the patterns missed that the second net finds, when it is on."""
+        return self._net.hits(doc, {h.id for h in found}) if self._net else []
 
     def process(self, messages: list[Message], model: SpacyModel) -> list[Message]:
         for message in messages:
@@ -44,6 +63,7 @@ class RedFlagDetector(ConfiguredComponent):
             if doc is None:
                 continue
             hits, advice = split_signs(detect_signs(doc, model.model))
+            hits += self._similar(doc, hits)
             message.set(ADVICE_KEY, [h.as_dict() for h in advice], add_to_output=True)
             if not hits:
                 continue

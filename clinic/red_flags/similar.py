@@ -14,7 +14,8 @@ the ConText cues acting on them decide (a negation, someone else, a hypothetical
 resolved episode, a general question), with the same exceptions (thoughts of self-harm put
 as a question, cancer in the past). A cue inside those words is part of what was said
 ("can't" in "can't feel the paper"), as for a pattern match. Only red flags proper (tiers
-emergency and urgent) are looked for.
+emergency and urgent) are looked for, except those whose warning lies in a detail that a
+sentence's meaning does not carry (`patterns_only` in red_flags_similar.yml).
 
 Needs TensorFlow: for the Rasa server's NLU and the evaluation script, never the action
 server.
@@ -41,6 +42,11 @@ def threshold() -> float:
     return float(side_yaml(__file__, "red_flags_similar.yml")["threshold"])
 
 
+def patterns_only() -> frozenset[str]:
+    """Red flags the net does not look for (red_flags_similar.yml says why, per flag)."""
+    return frozenset(side_yaml(__file__, "red_flags_similar.yml").get("patterns_only") or {})
+
+
 @dataclass(frozen=True)
 class Clause:
     text: str
@@ -63,17 +69,34 @@ def clauses(text: str) -> list[Clause]:
     return out
 
 
+def texts_to_encode(text: str) -> list[str]:
+    """What the net asks the encoder for, for a message: its clauses; or, for a message of
+    one clause, the message itself but its closing mark, i.e. the message's own vector,
+    which the NLU's featurizer makes anyway."""
+    pieces = clauses(text)
+    if len(pieces) == 1 and pieces[0].text == text.strip().rstrip(".!?;").strip():
+        return [text]
+    return [c.text for c in pieces]
+
+
 class SimilarityNet:
     """Reference sentences of every red flag, encoded once; clauses compared with them."""
 
     def __init__(self, encoder, kb: KnowledgeBase | None = None, cutoff: float | None = None):
+        from clinic.encoder.model import wants
+
+        wants(texts_to_encode)
         self.kb = kb or knowledge()
         self.encoder = encoder
         self.cutoff = threshold() if cutoff is None else cutoff
         self.reference_flags: list[str] = []
         texts: list[str] = []
+        skipped = patterns_only()
+        unknown = skipped - set(self.kb.red_flags)
+        if unknown:
+            raise ValueError(f"red_flags_similar.yml: patterns_only names no red flag {unknown}")
         for flag in self.kb.red_flags.values():
-            if flag.tier not in RED_FLAG_TIERS:
+            if flag.tier not in RED_FLAG_TIERS or flag.id in skipped:
                 continue
             for phrase in dict.fromkeys([flag.name, *flag.synonyms, *flag.phrasings]):
                 self.reference_flags.append(flag.id)
@@ -92,7 +115,7 @@ class SimilarityNet:
         """Each clause of `doc` (ConText already applied, detector.py) whose nearest red flag
         reaches `floor` and that the context rules let count, with that flag and the cosine."""
         pieces = clauses(doc.text)
-        nearest = self.best([c.text for c in pieces])
+        nearest = self.best(texts_to_encode(doc.text))
         return [
             (clause, flag_id, score)
             for clause, (flag_id, score) in zip(pieces, nearest, strict=True)
