@@ -10,12 +10,18 @@ a thread, that time overlaps the loop's work for other conversations on the seco
 One thread, so the NLU components (the spaCy pipeline, the encoder's interpreter) are never
 used by two messages at once, in the order the messages arrived. The parse of one
 conversation's message still happens under that conversation's lock, as before.
+
+Before a message's NLU runs, the texts its components will ask the sentence encoder for
+(the message; the red-flag net's clauses) are encoded together with those of up to
+`AHEAD` texts of the messages waiting behind it, in shared network runs: one run reads the
+network's weights once for several short texts (clinic/encoder/model.py `prepare`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,7 +30,31 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from clinic.encoder.model import loaded, texts_for
+
 _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+AHEAD = 16  # texts of waiting messages encoded with a message's own
+
+_waiting: list[str] = []  # texts of the messages handed to the worker, in order
+_waiting_lock = threading.Lock()
+
+
+def _parse(processor: MessageProcessor, message: UserMessage, *args: Any) -> dict[str, Any]:
+    """The NLU graph on one message, in the worker, its encoder texts prepared first."""
+    text = message.text or ""
+    with _waiting_lock:
+        _waiting.remove(text)
+        behind = list(_waiting)
+    sentences = loaded()
+    mine = texts_for(text) if sentences else []
+    if sentences is not None:
+        ahead = [t for other in behind for t in texts_for(other)][:AHEAD]
+        sentences.prepare(mine + ahead)
+    try:
+        return processor._parse_message_with_graph(message, *args)
+    finally:
+        if sentences is not None:
+            sentences.forget(mine)
 
 
 async def parse_message(
@@ -39,8 +69,10 @@ async def parse_message(
     else:
         if tracker is None:
             tracker = DialogueStateTracker.from_events(message.sender_id, [])
+        with _waiting_lock:
+            _waiting.append(message.text or "")
         parse_data = await asyncio.get_running_loop().run_in_executor(
-            _WORKER, self._parse_message_with_graph, message, tracker, only_output_properties
+            _WORKER, _parse, self, message, tracker, only_output_properties
         )
     self._update_full_retrieval_intent(parse_data)
     rasa.core.processor.structlogger.debug(

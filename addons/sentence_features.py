@@ -24,7 +24,12 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic.encoder.model import DIMENSIONS, Encoded, encoder
+from clinic.encoder.model import DIMENSIONS, Encoded, encoder, wants
+
+
+def the_text(text: str) -> list[str]:
+    """What this component asks the encoder for, for a message: its text."""
+    return [text]
 
 
 def token_vectors(spans: list[tuple[int, int]], encoded: Encoded) -> np.ndarray:
@@ -63,6 +68,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         self._scale = float(config["sentence_scale"])
         self._encoder = encoder()  # loads and checks the weights once per process
+        wants(the_text)
 
     @classmethod
     def create(
