@@ -150,3 +150,17 @@ def test_the_compiled_network_gives_the_checkpoints_vectors(model):
     expected = _keras_forward(checkpoint().target)(ids, mask).numpy()
     got, _ = model._run(ids, mask)
     assert np.abs(expected - got)[mask.astype(bool)].max() <= TOLERANCE
+
+
+def test_prepared_texts_are_encoded_in_one_run_and_forgotten_after(model, monkeypatch):
+    runs = []
+    original = model._encode
+    monkeypatch.setattr(model, "_encode", lambda texts: runs.append(list(texts)) or original(texts))
+    model.prepare(["my stream is weak", "3 days", "my stream is weak"])
+    assert runs == [["my stream is weak", "3 days"]]
+    alone = model.encode(["3 days"])[0]
+    assert len(runs) == 1  # served from the prepared vectors
+    model.forget(["3 days", "my stream is weak"])
+    again = model.encode(["3 days"])[0]
+    assert runs[-1] == ["3 days"]  # nothing kept once forgotten
+    assert np.allclose(alone.sentence, again.sentence, atol=1e-6)
