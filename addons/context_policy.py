@@ -45,6 +45,7 @@ from clinic.subject import (
     is_clinic_question,
     is_question,
     leaves_booking,
+    names_a_booking,
     offers_detail,
     related_sentences,
     subject_texts,
@@ -73,6 +74,9 @@ OWN_INTENTS = frozenset(
 SMALL_TALK = frozenset({"greet", "goodbye", "thank", "bot_challenge", "ask_capabilities"})
 #: Intents a piece of a story is often given when the classifier cannot place it.
 UNPLACED = frozenset({"out_of_scope", "nlu_fallback", "inform", "describe_symptoms"})
+#: The symptom check's questions answered in the patient's own words: any statement is the
+#: answer ("helping my brother shift a wardrobe" to "how did it start?").
+FREE_ANSWERS = frozenset({"onset"})
 #: Question intents: a statement about oneself given one of them is a story.
 ASK_INTENTS = frozenset(
     {
@@ -151,6 +155,8 @@ class ContextPolicy(FixedPolicy):
         text = message.text or ""
         if loop == BOOKING_FORM and intent not in OWN_INTENTS and leaves_booking(text):
             return DEACTIVATE
+        if loop == BOOKING_FORM and _change_misread(intent, text):
+            return BOOKING_FORM  # "can we do the afternoon instead": this booking's time
         return None
 
     def decide(self, tracker: DialogueStateTracker) -> str | None:
@@ -161,7 +167,9 @@ class ContextPolicy(FixedPolicy):
         if tracker.active_loop_name or not tracker.latest_message:
             return None
         reading = Reading.of(tracker)
-        if reading.intent in OWN_INTENTS or reading.text.startswith("/"):
+        if reading.text.startswith("/"):
+            return None
+        if reading.intent in OWN_INTENTS and not _change_misread(reading.intent, reading.text):
             return None
         return _booking(reading) or _follow_up(reading) or _in_story(reading) or _vague(reading)
 
@@ -203,6 +211,13 @@ class Reading:
     @property
     def asking(self) -> str | None:
         return self.tracker.get_slot("case_asking") if self.asked else None
+
+
+def _change_misread(intent: str | None, text: str) -> bool:
+    """A change of time that names no booking already made: the classifier's
+    reschedule_appointment for "could I try it? thursday afternoon suits me" or, mid-booking,
+    "can we do the afternoon instead"."""
+    return intent == "reschedule_appointment" and not names_a_booking(text)
 
 
 def _follow_on(tracker: DialogueStateTracker) -> str | None:
@@ -250,6 +265,8 @@ def _in_story(r: Reading) -> str | None:
             return CASE_ACTION
         if r.question and (r.other_subject or r.intent in ASK_INTENTS):
             return None  # a question of its own: the rules answer it
+        if r.asking in FREE_ANSWERS and not r.question and not r.outside:
+            return CASE_ACTION  # "helping my brother shift a wardrobe", to "how did it start?"
         unplaced = r.intent in SMALL_TALK | {"out_of_scope", "nlu_fallback"}
         return None if unplaced and not r.story else CASE_ACTION
     # Naming a condition or treatment in a statement about one's own pain is still the
@@ -259,7 +276,8 @@ def _in_story(r: Reading) -> str | None:
         return None
     if r.topic == "case" and r.intent in UNPLACED | SMALL_TALK | ASK_INTENTS | YES_NO:
         return CASE_ACTION
-    told = r.intent in ASK_INTENTS | {"out_of_scope", "nlu_fallback"} and _tells_own_pain(r.text)
+    told = _tells_own_pain(r.text) or _just_names_it(r)
+    told = told and r.intent in ASK_INTENTS | {"out_of_scope", "nlu_fallback"}
     return CASE_ACTION if told else None
 
 
@@ -268,7 +286,8 @@ def _vague(r: Reading) -> str | None:
     ("and the walking thing?")."""
     if r.topic not in KB_SUBJECTS or not r.question or r.outside or len(r.text.split()) > 8:
         return None
-    unplaced = r.intent in ("out_of_scope", "nlu_fallback")
+    # A question is no statement: "inform" is the classifier's guess for a fragment too.
+    unplaced = r.intent in ("out_of_scope", "nlu_fallback", "inform")
     related = r.intent in SMALL_TALK and _shares_words_with_subject(r.tracker, r.text)
     return FOLLOW_UP_ACTION if unplaced or related else None
 
@@ -329,6 +348,14 @@ def _slot_before_message(tracker: DialogueStateTracker, name: str) -> Any:
 def _tells_own_pain(text: str) -> bool:
     """A statement about one's own back or leg ("my lower back is wrecked by friday")."""
     return bool(FIRST_PERSON.search(text) and BACK_OR_LEG.search(text))
+
+
+def _just_names_it(r: Reading) -> bool:
+    """A bare mention of the problem ("back pain", "sore lower back"): a symptom or body part
+    in a few words and no question, however the classifier read it."""
+    labels = {e.get("entity") for e in r.tracker.latest_message.entities or []}
+    short = len(r.text.split()) <= 4
+    return short and not r.question and bool(labels & {"symptom", "body_part"})
 
 
 def _shares_words_with_subject(tracker: DialogueStateTracker, text: str) -> bool:

@@ -29,7 +29,8 @@ from addons.component import ConfiguredComponent, override_intent, ranking_of, s
 from clinic.knowledge import ENTITY_LABELS, SYMPTOM, knowledge
 
 OUT_OF_SCOPE = "out_of_scope"
-#: Set on the parse when the guard changed the intent (for logs and the evaluation).
+#: The out-of-scope words of an out_of_scope message, set on the parse (for the dialogue
+#: policy, the logs and the evaluation).
 SCOPE_KEY = "out_of_scope_terms"
 KEPT_KEY = "kept_in_scope_by"
 
@@ -147,11 +148,21 @@ class ScopeGuard(ConfiguredComponent):
         set_intent(message, dict(best), [best, *(r for r in ranking if r is not best)])
         message.set(KEPT_KEY, anchors, add_to_output=True)
 
+    def note_outside_terms(self, message: Message) -> None:
+        """Already out_of_scope: name what is outside ("my tooth is throbbing"), so that the
+        dialogue does not take the message for a piece of the back-pain story."""
+        if (message.get(INTENT) or {}).get("name") != OUT_OF_SCOPE:
+            return  # kept in scope
+        found = self.outside_terms(message.get(TEXT), message.get(ENTITIES) or [])
+        if found:
+            message.set(SCOPE_KEY, found, add_to_output=True)
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")
             if intent == OUT_OF_SCOPE:
                 self.keep_in_scope(message)
+                self.note_outside_terms(message)
                 continue
             if intent not in self._guarded:
                 continue

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from clinic.knowledge import KnowledgeBase, side_yaml
+from clinic.parsing.booking_answers import parse_reference
 
 #: The subject kinds the `topic` slot holds.
 SUBJECTS = ("condition", "treatment", "case")
@@ -82,6 +83,15 @@ def asks_to_book(text: str) -> bool:
     """Whether a message asks for an appointment, whatever else it tells."""
     clean = _clean(text)
     return any(re.search(p, clean) for p in _config()["booking_request"])
+
+
+def names_a_booking(text: str) -> bool:
+    """Whether a message refers to a booking already made ("move my appointment", a
+    reference): a change of time without one is about the booking under way."""
+    clean = _clean(text)
+    return bool(parse_reference(text)) or any(
+        re.search(p, clean) for p in _config()["existing_booking"]
+    )
 
 
 def leaves_booking(text: str) -> bool:

@@ -24,7 +24,7 @@ from clinic.knowledge import knowledge, side_yaml
 from clinic.knowledge.wording import fill
 from clinic.parsing.contact import normalise_contact, normalise_name
 from clinic.parsing.times import Preference, PreferenceProblem, parse_preference
-from clinic.subject import is_question
+from clinic.subject import is_question, names_a_booking
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,9 @@ def contact_text(phone: str | None, email: str | None) -> str:
 FREE_TEXT_SLOTS = frozenset(
     {"patient_type", "preferred_time", "appointment_slot", "patient_name", "patient_contact"}
 )
+#: Slots a change of time answers, even one the classifier took for moving a booking already
+#: made ("can we do the afternoon instead" while the times are offered).
+TIME_SLOTS = frozenset({"preferred_time", "appointment_slot"})
 
 
 class BookingSlotValidation(ExplainingFormValidation):
@@ -112,14 +115,17 @@ class BookingSlotValidation(ExplainingFormValidation):
     ) -> list[EventType]:
         """A statement taken for a clinic FAQ ("it's my first time") answers the question
         asked; a real question is left alone, so the form rejects it and the FAQ rule
-        answers it before the question is asked again."""
+        answers it before the question is asked again. A change of time that names no booking
+        already made answers a time question, though the classifier said reschedule."""
         events = await super().get_extraction_events(dispatcher, tracker, domain)
         asked = tracker.get_slot("requested_slot")
         said = (tracker.latest_message.get("text") or "").strip()
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         answered = any(e.get("name") == asked for e in events)
-        typed = bool(said) and not said.startswith("/") and not is_question(said)
-        if intent == "faq" and asked in FREE_TEXT_SLOTS and typed and not answered:
+        typed = bool(said) and not said.startswith("/")
+        statement = intent == "faq" and asked in FREE_TEXT_SLOTS and not is_question(said)
+        change = intent == "reschedule_appointment" and asked in TIME_SLOTS
+        if typed and not answered and (statement or (change and not names_a_booking(said))):
             events.append(SlotSet(asked, said))
         return events
 

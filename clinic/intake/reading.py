@@ -199,7 +199,8 @@ _ONSETS = [
     re.compile(p)
     for p in (
         r"\b(?:it |pain |this |that |which )?(?:started|began|begun|came on|kicked in|happened"
-        r"|flared up|flared|went|kicked off)\s+(?P<what>(?:after|when|while|since|from|doing"
+        r"|flared up|flared|went|kicked off)\s+(?:(?:yesterday|today|last \w+|this \w+|on \w+day"
+        r"|at work|at home)\s+)?(?P<what>(?:after|when|while|since|from|doing"
         r"|lifting|moving|playing|at|on)\b.{3,80})",
         r"^(?:it was |it's |its |i think |think )?(?P<what>(?:after|since|from|when)\s+i\b.{3,80})",
         r"\b(?:ever )?(?P<what>since (?:i|having|we|my|moving|the|a|an)\b.{3,60})",
@@ -339,6 +340,14 @@ _DENIED = re.compile(
     r"|bladder|bowels?|pee\w*|wee\w*|poo\w*|temperature)|\b(numb\w*|tingl\w*|bladder|bowels?"
     r"|pee\w*|waterworks|toilet)\b.{0,25}\b(fine|ok|okay|normal|all good|no problems?|grand)\b"
 )
+#: "achy ever since" (since something told before): how long, though no time is given.
+_EVER_SINCE = re.compile(r"\bever since\b")
+#: Someone's idea of the cause ("my mum thinks its my kidneys", "GP reckons it could be a
+#: disc"): part of the story even when it names an organ outside our scope.
+_THEORY = re.compile(
+    r"\b(thinks?|thought|reckons?|reckoned|says?|said|told me|convinced|worried|wonders?)\b"
+    r".{0,25}?\b(it'?s|it is|it was|it could be|it might be|it may be|could be|might be)\s+\w"
+)
 _COURSE = re.compile(
     r"\b(getting (worse|better)|worse|better|worsening|improving|easing|eased|flares?|flaring)\b"
 )
@@ -351,7 +360,9 @@ def mentions_case_details(text: str) -> set[str]:
     lowered = _fortnights(text.lower())
     found = {
         # Only a number or "since ...": "who won bake off last night" tells nothing.
-        "duration": _DURATION.search(lowered) or _SINCE.search(lowered),
+        "duration": _DURATION.search(lowered)
+        or _SINCE.search(lowered)
+        or _EVER_SINCE.search(lowered),
         "travel": stays_in_back(text),
         "side": parse_side(text),
         "severity": parse_severity(text),
@@ -360,6 +371,7 @@ def mentions_case_details(text: str) -> set[str]:
         "pain": says_pain(text),
         "course": _COURSE.search(text.lower()),
         "denied": _DENIED.search(text.lower()),
+        "theory": _THEORY.search(text.lower().replace("’", "'")),
     }
     return {k for k, v in found.items() if v}
 

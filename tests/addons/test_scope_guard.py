@@ -76,6 +76,20 @@ def test_only_content_intents_are_overridden_and_the_ranking_is_kept(guard):
     assert kept.get("intent")["name"] == "greet"
 
 
+def test_an_out_of_scope_message_names_what_is_outside(guard):
+    """Already out_of_scope from the classifier: the words outside are named all the same, so
+    that the dialogue does not take "my tooth is throbbing" for more of a back-pain story."""
+    tooth, kept = guard.process(
+        [
+            _message("also my tooth is really throbbing, any ideas", OUT_OF_SCOPE),
+            _message("my lower back aches", OUT_OF_SCOPE),
+        ]
+    )
+    assert tooth.get("intent")["name"] == OUT_OF_SCOPE
+    assert "tooth" in tooth.get(SCOPE_KEY)
+    assert not kept.get(SCOPE_KEY)  # nothing outside named
+
+
 @pytest.mark.parametrize(
     ("text", "intent"),
     [("severe pain in the ear", "inform"), ("my eyes hurt, can i come in", "request_appointment")],

@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from actions.knowledge_answers.follow_ups import ActionFollowUp
-from clinic.subject import asks_to_book, contraindication_terms, follow_up_kind, is_clinic_question
+from clinic.subject import (
+    asks_to_book,
+    contraindication_terms,
+    follow_up_kind,
+    is_clinic_question,
+    is_question,
+    names_a_booking,
+)
 from tests.helpers import make_tracker, run_action
 
 
@@ -40,6 +47,23 @@ def test_clinic_questions_and_booking_requests():
     assert asks_to_book("im 67, my back has been sore for a week, could i book for thursday")
     assert asks_to_book("can you fit me in monday?")
     assert not asks_to_book("my back has been sore for a week")
+    assert is_question("know any good cafes near you")
+
+
+@pytest.mark.parametrize(
+    ("text", "names_one"),
+    [
+        ("can i move my appointment to friday", True),
+        ("i need to reschedule", True),
+        ("my ref is bk 7k2q9m, can we do later", True),
+        ("could we push it back an hour", True),
+        # A change of time for the booking under way, or a new one: no booking named.
+        ("hmm could we make it the morning instead", False),
+        ("could i try it? friday suits me", False),
+    ],
+)
+def test_a_change_of_time_names_a_booking_already_made_or_not(text, names_one):
+    assert names_a_booking(text) is names_one
     assert contraindication_terms("what if im pregnant and on blood thinners") == [
         "pregnant",
         "blood thinners",

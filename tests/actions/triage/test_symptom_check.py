@@ -133,6 +133,16 @@ def test_the_cheap_reading_for_the_policy():
     assert "worse_better" in mentions_case_details("worse when I cough")
     assert mentions_case_details("3 weeks") == {"duration"}
     assert not mentions_case_details("what's the weather tomorrow")
+    # Someone's idea of the cause, even one naming an organ we do not treat, is the story.
+    assert "theory" in mentions_case_details("my mum thinks its my kidneys lol")
+    assert "theory" in mentions_case_details("the GP reckons it could be a disc")
+    assert "duration" in mentions_case_details("had flu in may and ive been achy ever since")
+
+
+def test_an_onset_told_with_the_day_before_it():
+    assert parse_onset("happened on saturday when i was carrying bags of compost") == (
+        "when i was carrying bags of compost"
+    )
 
 
 def test_common_problems_rank_before_rarer_ones(kb):
