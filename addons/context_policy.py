@@ -41,11 +41,12 @@ from clinic.intake.reading import mentions_case_details
 from clinic.knowledge import knowledge
 from clinic.subject import (
     asks_to_book,
+    change_misread,
     follow_up_kind,
     is_clinic_question,
     is_question,
     leaves_booking,
-    names_a_booking,
+    name_misread,
     offers_detail,
     related_sentences,
     subject_texts,
@@ -155,8 +156,11 @@ class ContextPolicy(FixedPolicy):
         text = message.text or ""
         if loop == BOOKING_FORM and intent not in OWN_INTENTS and leaves_booking(text):
             return DEACTIVATE
-        if loop == BOOKING_FORM and _change_misread(intent, text):
-            return BOOKING_FORM  # "can we do the afternoon instead": this booking's time
+        asked = tracker.get_slot("requested_slot")
+        if loop == BOOKING_FORM and (
+            change_misread(intent, text) or name_misread(intent, asked, text)
+        ):
+            return BOOKING_FORM  # "can we do the afternoon instead", "Jo Smith": an answer
         return None
 
     def decide(self, tracker: DialogueStateTracker) -> str | None:
@@ -169,7 +173,7 @@ class ContextPolicy(FixedPolicy):
         reading = Reading.of(tracker)
         if reading.text.startswith("/"):
             return None
-        if reading.intent in OWN_INTENTS and not _change_misread(reading.intent, reading.text):
+        if reading.intent in OWN_INTENTS and not change_misread(reading.intent, reading.text):
             return None
         return _booking(reading) or _follow_up(reading) or _in_story(reading) or _vague(reading)
 
@@ -211,13 +215,6 @@ class Reading:
     @property
     def asking(self) -> str | None:
         return self.tracker.get_slot("case_asking") if self.asked else None
-
-
-def _change_misread(intent: str | None, text: str) -> bool:
-    """A change of time that names no booking already made: the classifier's
-    reschedule_appointment for "could I try it? thursday afternoon suits me" or, mid-booking,
-    "can we do the afternoon instead"."""
-    return intent == "reschedule_appointment" and not names_a_booking(text)
 
 
 def _follow_on(tracker: DialogueStateTracker) -> str | None:

@@ -94,6 +94,22 @@ def names_a_booking(text: str) -> bool:
     )
 
 
+def change_misread(intent: str | None, text: str) -> bool:
+    """A change of time that names no booking already made, which the classifier took for
+    moving one: "could I try it? thursday afternoon suits me", or mid-booking "can we do the
+    afternoon instead"."""
+    return intent == "reschedule_appointment" and not names_a_booking(text)
+
+
+def name_misread(intent: str | None, asked: str | None, text: str) -> bool:
+    """A name given at the name question that the classifier took for a stop ("Jo Smith"):
+    only a message with a word of stopping (subject.yml, stop_words) or a way of leaving
+    (leave_booking) stops a booking there."""
+    words = set(re.findall(r"[\w']+", text.lower()))
+    stops = words & set(_config()["stop_words"])
+    return intent == "stop" and asked == "patient_name" and not stops and not leaves_booking(text)
+
+
 def leaves_booking(text: str) -> bool:
     """Whether a message leaves a booking in progress ("never mind, too pricey for me")."""
     clean = _clean(text)

@@ -24,7 +24,7 @@ from clinic.knowledge import knowledge, side_yaml
 from clinic.knowledge.wording import fill
 from clinic.parsing.contact import normalise_contact, normalise_name
 from clinic.parsing.times import Preference, PreferenceProblem, parse_preference
-from clinic.subject import is_question, names_a_booking
+from clinic.subject import change_misread, is_question, name_misread
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ class BookingSlotValidation(ExplainingFormValidation):
         """A statement taken for a clinic FAQ ("it's my first time") answers the question
         asked; a real question is left alone, so the form rejects it and the FAQ rule
         answers it before the question is asked again. A change of time that names no booking
-        already made answers a time question, though the classifier said reschedule."""
+        already made answers a time question though the classifier said reschedule, and a name
+        it called a stop answers the name question."""
         events = await super().get_extraction_events(dispatcher, tracker, domain)
         asked = tracker.get_slot("requested_slot")
         said = (tracker.latest_message.get("text") or "").strip()
@@ -124,8 +125,8 @@ class BookingSlotValidation(ExplainingFormValidation):
         answered = any(e.get("name") == asked for e in events)
         typed = bool(said) and not said.startswith("/")
         statement = intent == "faq" and asked in FREE_TEXT_SLOTS and not is_question(said)
-        change = intent == "reschedule_appointment" and asked in TIME_SLOTS
-        if typed and not answered and (statement or (change and not names_a_booking(said))):
+        change = asked in TIME_SLOTS and change_misread(intent, said)
+        if typed and not answered and (statement or change or name_misread(intent, asked, said)):
             events.append(SlotSet(asked, said))
         return events
 

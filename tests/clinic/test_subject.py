@@ -9,10 +9,12 @@ import pytest
 from actions.knowledge_answers.follow_ups import ActionFollowUp
 from clinic.subject import (
     asks_to_book,
+    change_misread,
     contraindication_terms,
     follow_up_kind,
     is_clinic_question,
     is_question,
+    name_misread,
     names_a_booking,
 )
 from tests.helpers import make_tracker, run_action
@@ -22,6 +24,8 @@ from tests.helpers import make_tracker, run_action
     "text, kind",
     [
         ("is it serious?", "serious"),
+        ("is it serius?", "serious"),  # typos too
+        ("is it dangrous", "serious"),
         ("will it go away on its own", "go_away"),
         ("how long does it normally go on for", "how_long"),
         ("what should i do?", "what_to_do"),
@@ -64,6 +68,24 @@ def test_clinic_questions_and_booking_requests():
 )
 def test_a_change_of_time_names_a_booking_already_made_or_not(text, names_one):
     assert names_a_booking(text) is names_one
+    assert change_misread("reschedule_appointment", text) is not names_one
+    assert not change_misread("faq", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "a_name"),
+    [
+        ("Jo Smith", True),
+        ("Mary-Jane O'Neil", True),
+        ("stop", False),
+        ("stop messaging me", False),
+        ("no thanks", False),
+        ("actually leave it", False),
+    ],
+)
+def test_a_name_the_classifier_called_a_stop_is_still_the_name(text, a_name):
+    assert name_misread("stop", "patient_name", text) is a_name
+    assert not name_misread("stop", "patient_contact", text)  # only where a name is asked
     assert contraindication_terms("what if im pregnant and on blood thinners") == [
         "pregnant",
         "blood thinners",
