@@ -199,6 +199,20 @@ def classifier_intent(parse: dict) -> str | None:
     return None
 
 
+#: How a row answered with the red-flag reply was reviewed (scripts/nlu_report.yml).
+REVIEWS = ("sign", "other", "unreviewed")
+
+
+def red_flag_review(row: dict) -> str:
+    """Whether a row answered with the urgent red-flag reply describes a red-flag sign itself
+    ("sign"), does not ("other"), or has not been reviewed by hand yet ("unreviewed")."""
+    reviewed = (MAPPINGS.get("red_flag_replies_reviewed") or {}).get(row["file"]) or {}
+    found = reviewed.get(str(row.get("id")))
+    if found is None:
+        return "unreviewed"
+    return "sign" if found["sign"] else "other"
+
+
 def _rate(hits: int, total: int) -> dict[str, Any]:
     return {"rate": hits / total if total else None, "hits": hits, "total": total}
 
@@ -227,6 +241,8 @@ def external_scores(rows: list[dict], parses: list[dict]) -> dict[str, Any]:
         c["total"] += 1
         c["rejected"] += is_rejected
         c["red_flag"] += intent == "red_flag"
+        if intent == "red_flag":
+            c[f"red_flag_{red_flag_review(row)}"] += 1
         f = out["by_file"].setdefault(row["file"], {}).setdefault(tier, Counter())
         f["total"] += 1
         f["rejected"] += is_rejected
@@ -242,6 +258,11 @@ def external_scores(rows: list[dict], parses: list[dict]) -> dict[str, Any]:
     for tier, c in counters.items():
         out["rejected"][tier] = _rate(c["rejected"], c["total"])
         out["rejected"][tier]["red_flag"] = c["red_flag"]
+        for review in REVIEWS:
+            out["rejected"][tier][f"red_flag_{review}"] = c[f"red_flag_{review}"]
+    if "out_of_scope" in counters:
+        c = counters["out_of_scope"]
+        out["out_of_scope_handled"] = _rate(c["rejected"] + c["red_flag_sign"], c["total"])
     out["by_file"] = {
         name: {tier: _rate(c["rejected"], c["total"]) for tier, c in tiers.items()}
         for name, tiers in out["by_file"].items()
@@ -389,6 +410,22 @@ def confusion_png(scores: Scores, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def _red_flag_lines(ext: dict[str, Any]) -> list[str]:
+    """Out-of-scope rows sent to urgent care, apart: handled when they describe a red flag."""
+    oos = ext["rejected"].get("out_of_scope")
+    if not oos or "out_of_scope_handled" not in ext:
+        return []
+    return [
+        f"external out_of_scope rows answered with the red-flag reply: {oos['red_flag']} "
+        f"({oos['red_flag_sign']} describe a red-flag sign, {oos['red_flag_other']} do not, "
+        f"{oos['red_flag_unreviewed']} not reviewed; scripts/nlu_report.yml)",
+        _fmt_rate(
+            "external out_of_scope rows handled (rejected, or a red-flag sign sent to urgent care)",
+            ext["out_of_scope_handled"],
+        ),
+    ]
+
+
 def _fmt_rate(name: str, r: dict) -> str:
     if not r["total"]:
         return f"{name}: n/a"
@@ -440,6 +477,7 @@ def figure_lines(report: dict[str, Any]) -> list[str]:
         for tier in ("out_of_scope", "in_domain", "adjacent", "related"):
             if tier in ext["rejected"]:
                 lines.append(_fmt_rate(f"external {tier} rows rejected", ext["rejected"][tier]))
+        lines += _red_flag_lines(ext)
         for name, tiers in sorted(ext["by_file"].items()):
             for tier in ("in_domain", "out_of_scope"):
                 if tier in tiers:
@@ -458,6 +496,16 @@ def _intent_table(per_intent: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _model_line(report: dict[str, Any]) -> str:
+    """How the model scored came to be: trained here, or given with --model."""
+    if report.get("given_model"):
+        return f"the model given, {report['model']}, pipeline {report['config']}"
+    return (
+        f"model trained from scratch in {report['train_seconds']:.0f} s with "
+        f"{report['config']}'s seeds"
+    )
+
+
 def write_reports(report: dict[str, Any], holdout: Scores, cv: Scores | None, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
@@ -467,8 +515,7 @@ def write_reports(report: dict[str, Any], holdout: Scores, cv: Scores | None, ou
     md = [
         "# NLU evaluation",
         "",
-        f"Written by `make eval` ({report['date']}, model trained from "
-        f"scratch in {report['train_seconds']:.0f} s, seeds from config.yml).",
+        f"Written by `make eval` ({report['date']}, {_model_line(report)}).",
         "",
         "## Figures",
         "",
@@ -537,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "model": str(model),
         "train_seconds": time.monotonic() - started,
+        "given_model": bool(args.model),
         "config": str(
             args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config
         ),

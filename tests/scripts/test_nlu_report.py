@@ -64,6 +64,24 @@ def test_rejection_question_type_and_condition_recognition():
     assert scores["condition_recognition"] == {"rate": 0.5, "hits": 1, "total": 2}
 
 
+def test_out_of_scope_rows_sent_to_urgent_care_count_when_they_describe_a_red_flag():
+    """Issue 19: a red-flag reply to an out-of-scope row is handled only where the row itself
+    describes a red-flag sign, as reviewed by hand in scripts/nlu_report.yml."""
+    rows = [
+        row("out_of_scope", file="medical_speech_intent.jsonl", id=189),  # chest tightness
+        row("out_of_scope", file="liveqa_med_trec2017_test.jsonl", id="TQ8"),  # a prescription
+        row("out_of_scope", file="x.jsonl", id=1),  # not reviewed yet
+        row("out_of_scope"),
+    ]
+    parses = [parse("red_flag"), parse("red_flag"), parse("red_flag"), parse("out_of_scope")]
+    scores = external_scores([dict(r) for r in rows], parses)
+    oos = scores["rejected"]["out_of_scope"]
+    assert (oos["red_flag"], oos["red_flag_sign"], oos["red_flag_other"]) == (3, 1, 1)
+    assert oos["red_flag_unreviewed"] == 1
+    assert oos["hits"] == 1
+    assert scores["out_of_scope_handled"] == {"rate": 0.5, "hits": 2, "total": 4}
+
+
 def test_the_question_type_under_a_red_flag_override_is_the_classifiers():
     flagged = parse(
         "red_flag",
@@ -148,3 +166,14 @@ def test_the_alternative_pipeline_differs_from_config_yml_only_by_the_encoder():
     assert {k: v for k, v in alternative.items() if k not in ("pipeline", "policies")} == {
         k: v for k, v in kept.items() if k not in ("pipeline", "policies")
     }
+
+
+@pytest.mark.skipif(not EVAL_DIR.is_dir(), reason=f"no external sets at {EVAL_DIR}")
+def test_the_reviewed_red_flag_replies_are_real_out_of_scope_rows():
+    from scripts.nlu_report import MAPPINGS
+
+    rows = {(r["file"], str(r.get("id"))): r["tier"] for r in read_external(EVAL_DIR)}
+    for file, reviewed in MAPPINGS["red_flag_replies_reviewed"].items():
+        for row_id, review in reviewed.items():
+            assert rows.get((file, str(row_id))) == "out_of_scope", (file, row_id)
+            assert isinstance(review["sign"], bool) and review["why"]
