@@ -30,10 +30,10 @@ help:
 	@echo "make test    run every check: lint and types, data validation, pytest, test stories"
 	@echo "make unit    the tests that need no trained model and no browser (under 2 min)"
 	@echo "make eval    train the NLU from scratch and measure it (and, beside it, the pipeline"
-	@echo "             with the sentence encoder), play the multi-turn patient"
+	@echo "             without the sentence encoder), play the multi-turn patient"
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
-	@echo "             reports/nlu-with-encoder/, reports/multiturn/, reports/readability/"
-	@echo "             (about 80 min)"
+	@echo "             reports/nlu-without-encoder/, reports/multiturn/, reports/readability/"
+	@echo "             (about 2 hours on 2 cores)"
 	@echo "make bench   speed and memory next to a stock rasa init bot, 1 and 2 replicas:"
 	@echo "             a table and reports/bench/bench.json (about 5 min)"
 	@echo "make kb      rebuild the spaCy pipeline and NLU lookups from knowledge/"
@@ -113,9 +113,9 @@ unit: venv kb encoder
 # plain-language grades of every patient-facing text.
 eval: venv kb $(MODEL)
 	$(PY) scripts/nlu_report.py
-	@# the alternative, side by side on the same data and seeds: the pipeline with the
+	@# the alternative, side by side on the same data and seeds: the pipeline without the
 	@# sentence encoder (held-out and external sets; CV for the kept pipeline only)
-	$(PY) scripts/nlu_report.py --no-cv --config configs/with_encoder.yml --out reports/nlu-with-encoder
+	$(PY) scripts/nlu_report.py --no-cv --config configs/without_encoder.yml --out reports/nlu-without-encoder
 	$(PY) scripts/multiturn_report.py --model $(MODEL) --out reports/multiturn
 	$(PY) scripts/readability.py --out reports/readability
 
