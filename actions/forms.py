@@ -21,6 +21,11 @@ from clinic.knowledge import knowledge, side_yaml
 from clinic.knowledge.wording import fill
 
 FAILURES_SLOT = "form_failures"
+#: In form_failures: per slot, the message whose failure was last counted. Rasa validates a
+#: slot with a custom mapping twice per message (action_extract_slots, whose replies are not
+#: sent, then the form): one wrong answer is one failure, "1" as the reason for a booking no
+#: longer gives up at once.
+COUNTED = "_counted"
 NOT_GIVEN = "not given"
 
 
@@ -75,7 +80,10 @@ class ExplainingFormValidation(FormValidationAction, abc.ABC):
         # A validator that replied itself ("that time has passed") needs no explanation.
         explained = len(dispatcher.messages) > said_before
         outcome = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-        failures = dict(tracker.get_slot(FAILURES_SLOT) or {})
+        before = dict(tracker.get_slot(FAILURES_SLOT) or {})
+        failures = {k: v for k, v in before.items() if k != COUNTED}
+        counted = dict(before.get(COUNTED) or {})
+        message = tracker.latest_message.get("message_id")
         extra: list[EventType] = []
         for slot, candidate in candidates.items():
             if slot not in outcome or candidate is None:
@@ -85,14 +93,20 @@ class ExplainingFormValidation(FormValidationAction, abc.ABC):
                 # Filled; or the answer set other slots (a new preferred time instead of one
                 # of the offered slots); or it restarts a step ("no" to a confirmation).
                 failures.pop(slot, None)
+                counted.pop(slot, None)
                 continue
-            failures[slot] = failures.get(slot, 0) + 1
+            if message is None or counted.get(slot) != message:
+                # A new wrong answer (after a give-up, the count starts again).
+                earlier = failures.get(slot, 0)
+                failures[slot] = (0 if earlier >= self.max_failures else earlier) + 1
+                counted[slot] = message
             if failures[slot] >= self.max_failures:
-                failures.pop(slot)
                 extra += self.give_up(slot, dispatcher)
             elif not explained:
                 dispatcher.utter_message(text=self.explanation(slot))
-        if failures != (tracker.get_slot(FAILURES_SLOT) or {}):
+        if counted:
+            failures[COUNTED] = counted
+        if failures != before:
             # Only when it changed: any SlotSet tells Rasa the form used the message, and a
             # form that extracted nothing must be rejected so a question can be answered.
             extra.append(SlotSet(FAILURES_SLOT, failures))

@@ -118,6 +118,18 @@ def test_invalid_answers_are_explained_then_the_phone_is_offered(chat, kb):
     assert "phone number" in texts(chat("call me maybe"))
 
 
+def test_one_wrong_reason_is_explained_before_the_phone_is_offered(chat, kb):
+    """The reason has a custom mapping, so Rasa validates it twice per message
+    (action_extract_slots, then the form): still one failure per wrong answer."""
+    chat("can I book an appointment")
+    first = texts(chat("1"))
+    assert "a few words about why" in first.lower() and kb.clinic.phone not in first
+    assert chat.slot("booking_reason") is None
+    second = texts(chat("2"))
+    assert kb.clinic.phone in second
+    assert "been to" in texts(chat("lower back pain"))
+
+
 def test_an_unusable_time_is_explained(chat):
     chat("I'd like to book an appointment")
     chat("back pain")
