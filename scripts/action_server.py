@@ -50,6 +50,9 @@ def main() -> int:
     install_log_redaction()  # no phone number or email in clear text in the logs, at any level
 
     start_worker()  # delivers the hand-off outbox to the clinic's webhook in the background
+    from actions.records.retention import start_retention
+
+    start_retention()  # knowledge/clinic.yml `retention`, applied at start and every 24 h
     freeze_what_loading_made()
     from rasa_sdk.__main__ import main as rasa_sdk_main
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from clinic.paths import tracker_db_path
 from scripts import scale_out
 from scripts.supervise import Services, wait_until
 
@@ -106,7 +107,7 @@ def runtime_config(action_port: int, stores: dict | None = None) -> tuple[Path, 
     if stores:
         endpoints.update(stores)
     else:
-        tracker_db = Path(os.environ.get("TRACKER_DB_PATH") or VAR / "tracker.db").resolve()
+        tracker_db = tracker_db_path()
         tracker_db.parent.mkdir(parents=True, exist_ok=True)
         endpoints["tracker_store"]["db"] = str(tracker_db)
     credentials, off = channels_on(yaml.safe_load((ROOT / "credentials.yml").read_text()))
@@ -168,6 +169,7 @@ def start_stores(services: Services) -> tuple[dict, dict[str, str]]:
         tracker_url = f"postgresql://postgres@127.0.0.1:{port}/tracker"
         if not os.environ.get("DATABASE_URL"):  # bookings in the same private server
             actions_env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{port}/clinic"
+    actions_env["TRACKER_DB_URL"] = tracker_url  # for the retention worker
     stores = {
         "tracker_store": scale_out.tracker_store(tracker_url),
         "lock_store": scale_out.lock_store(redis_url),
@@ -185,7 +187,9 @@ def start_servers(
     Returns the Rasa servers' names and the channels left off."""
     if args.replicas == 1:
         endpoints, credentials, off = runtime_config(args.action_port)
-        services.start("actions", action_command(args.action_port), child_env())
+        # The tracker store it may purge of idle conversations (actions/records/retention.py).
+        tracker = {"TRACKER_DB_PATH": str(tracker_db_path())}
+        services.start("actions", action_command(args.action_port), child_env(**tracker))
         rasa = rasa_command(MODEL, endpoints, credentials, args.host, args.port, args.web_port)
         return [("rasa", rasa, args.port)], off
     top = scale_out.topology(args.port, args.action_port, args.replicas, args.action_replicas)

@@ -4,9 +4,11 @@
     python scripts/staff.py bookings [--limit N]   upcoming appointments, soonest first
     python scripts/staff.py handoffs [--all]       events not yet delivered to the clinic system
     python scripts/staff.py deliver                one delivery pass to the webhook now
+    python scripts/staff.py purge                  apply the retention settings of clinic.yml now
 
 Reads the same database as the action server (DATABASE_URL, else CLINIC_DB_PATH, else
-var/clinic.db). Patients' names and contacts are shown: this is a staff tool.
+var/clinic.db); `purge` also the conversations (TRACKER_DB_URL, else TRACKER_DB_PATH, else
+var/tracker.db). Patients' names and contacts are shown: this is a staff tool.
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ def deliver(args: argparse.Namespace) -> int:
     return 0 if report["url_configured"] and not report["failed"] else 1
 
 
+def purge(args: argparse.Namespace) -> int:
+    from actions.records.retention import purge as apply_retention
+    from actions.records.retention import tracker_db_url
+
+    print(apply_retention(tracker_url=args.tracker_db or tracker_db_url()).line())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=handoffs)
     p = sub.add_parser("deliver", help="deliver pending hand-offs to the webhook now")
     p.set_defaults(run=deliver)
+    p = sub.add_parser("purge", help="delete idle conversations and old contact details now")
+    p.add_argument("--tracker-db", help="the tracker store's database URL (default: see above)")
+    p.set_defaults(run=purge)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Extra, conlist, constr, validator
+from pydantic import BaseModel, Extra, conint, conlist, constr, validator
 
 #: The weekdays in clinic order, as used by opening hours, time preferences and slots.
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     Country = str
     Title = str
     Word = str
+    Days = int
+    Positive = int
 else:
     Id = constr(regex=r"^[a-z][a-z0-9_]*$", strip_whitespace=True)
     Text = constr(min_length=1, strip_whitespace=True)
@@ -43,6 +45,8 @@ else:
     Ids = conlist(Id, min_items=1)
     TextGroups = conlist(conlist(Text, min_items=1), min_items=2)
     Kind = constr(regex=r"^(in_clinic|self_care|medical)$")
+    Days = conint(ge=0)
+    Positive = conint(ge=1)
     EvidenceLevel = constr(regex=r"^(supported|modest|weak|not_recommended)$")
     Tier = constr(regex=r"^(emergency|urgent|soon)$")
     Route = constr(regex=r"^(emergency|same_day|crisis|maternity|see_doctor)$")
@@ -293,6 +297,15 @@ class BookingRules(_Strict):
     min_notice_hours: int = 2
 
 
+class Retention(_Strict):
+    """How long what patients tell the assistant is kept (actions/records/retention.py)."""
+
+    #: A conversation with no message for this many days is deleted from the tracker store.
+    conversation_days: Positive = 30
+    #: This many days after an appointment, its booking loses the name, phone and email.
+    contact_days_after_visit: Days = 30
+
+
 class Practice(_Strict):
     """Practical answers for the FAQs (parking, insurance, prices...), in the clinic's words."""
 
@@ -326,6 +339,7 @@ class Clinic(_Strict):
     hours: Hours
     booking: BookingRules
     practice: Practice
+    retention: Retention = Retention()
 
     @validator("timezone")
     def _known_timezone(cls, value: str) -> str:
