@@ -8,7 +8,8 @@
 
 Reads the same database as the action server (DATABASE_URL, else CLINIC_DB_PATH, else
 var/clinic.db); `purge` also the conversations (TRACKER_DB_URL, else TRACKER_DB_PATH, else
-var/tracker.db). Patients' names and contacts are shown: this is a staff tool.
+var/tracker.db). Patients' names and contacts are shown, opened with the same key as the
+action server's (CLINIC_DATA_KEY, else var/data-key): this is a staff tool.
 """
 
 from __future__ import annotations

@@ -19,6 +19,12 @@ from tests.helpers import MODEL, ROOT, Chat, free_port, wait_for_http
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+if "CLINIC_DATA_KEY" not in os.environ:
+    # Contact details are sealed at rest (actions/records/sealed.py): one key for the test
+    # session and the servers it starts, never the developer's var/data-key.
+    from cryptography.fernet import Fernet
+
+    os.environ["CLINIC_DATA_KEY"] = Fernet.generate_key().decode("ascii")
 
 pytest_plugins = [
     "tests.pg",  # PostgreSQL server and per-test databases

@@ -14,12 +14,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from actions.records import outbox
 from actions.records.database import bookings, engine, utc, utcnow, write
+from actions.records.sealed import seal, unseal
 from clinic.availability import Slot, candidate_slots, clinic_tz, nearest_free_slots
 from clinic.knowledge import knowledge
 from clinic.parsing.booking_answers import REFERENCE_ALPHABET
@@ -69,9 +70,9 @@ def _booking(row: Any) -> Booking:
         status=m["status"],
         starts_at=utc(m["starts_at"]).astimezone(clinic_tz()),
         practitioner=m["practitioner"],
-        patient_name=m["patient_name"],
-        phone=m["phone"],
-        email=m["email"],
+        patient_name=unseal(m["patient_name"]) or "",
+        phone=unseal(m["phone"]),
+        email=unseal(m["email"]),
         patient_type=m["patient_type"],
         reason=m["reason"],
         intake_summary=m["intake_summary"],
@@ -129,9 +130,9 @@ def create_booking(
         "active": 1,
         "starts_at": utc(slot.start),
         "practitioner": slot.practitioner,
-        "patient_name": name.strip(),
-        "phone": _clean_phone(phone),
-        "email": _clean_email(email),
+        "patient_name": seal(name.strip()),
+        "phone": seal(_clean_phone(phone)),
+        "email": seal(_clean_email(email)),
         "patient_type": patient_type,
         "reason": reason,
         "intake_summary": intake_summary,
@@ -175,14 +176,19 @@ def book_or_alternatives(
         return None, alternatives
 
 
-def _match(reference: str, contact: str):
-    """The WHERE clause of an active booking with this reference and contact."""
+def _matching_row(conn: Connection, reference: str, contact: str) -> Any:
+    """The active booking row with this reference whose phone or email is `contact`, else
+    None. The contact columns are sealed (sealed.py), so they are compared once opened."""
     contact = (contact or "").strip()
-    return and_(
-        bookings.c.reference == (reference or "").strip().upper(),
-        bookings.c.active == 1,
-        or_(bookings.c.phone == contact, bookings.c.email == contact.lower()),
+    query = select(bookings).where(
+        bookings.c.reference == (reference or "").strip().upper(), bookings.c.active == 1
     )
+    row = conn.execute(query).first()
+    if row is None or not contact:
+        return None
+    if unseal(row.phone) == contact or unseal(row.email) == contact.lower():
+        return row
+    return None
 
 
 def find_booking(reference: str, contact: str) -> Booking | None:
@@ -191,7 +197,7 @@ def find_booking(reference: str, contact: str) -> Booking | None:
     if not (reference and contact and contact.strip()):
         return None
     with engine().connect() as conn:
-        row = conn.execute(select(bookings).where(_match(reference, contact))).first()
+        row = _matching_row(conn, reference, contact)
     return _booking(row) if row else None
 
 
@@ -201,7 +207,7 @@ def cancel_booking(reference: str, contact: str, *, conversation_id: str) -> Boo
         return None
 
     def work(conn: Connection) -> Booking | None:
-        row = conn.execute(select(bookings).where(_match(reference, contact))).first()
+        row = _matching_row(conn, reference, contact)
         if row is None:
             return None
         values = {"status": "cancelled", "active": None, "updated_at": utcnow()}
@@ -231,7 +237,7 @@ def reschedule_booking(
     _check_bookable(new_slot)
 
     def work(conn: Connection) -> Booking:
-        row = conn.execute(select(bookings).where(_match(reference, contact))).first()
+        row = _matching_row(conn, reference, contact)
         if row is None:
             raise LookupError("no active booking with that reference and contact")
         old = _booking(row)

@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -36,12 +36,18 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     event,
+    not_,
+    or_,
+    select,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from actions.records.sealed import PREFIX, seal
 from clinic.paths import ROOT
 
 log = logging.getLogger(__name__)
@@ -71,9 +77,10 @@ bookings = Table(
     Column("active", Integer, nullable=True),
     Column("starts_at", DateTime(timezone=True), nullable=False),  # always UTC
     Column("practitioner", String(128), nullable=False),
-    Column("patient_name", String(200), nullable=False),
-    Column("phone", String(32), nullable=True),  # E.164
-    Column("email", String(254), nullable=True),  # lower case
+    # Sealed (sealed.py): text of any length; "" once retention has removed it.
+    Column("patient_name", Text, nullable=False),
+    Column("phone", Text, nullable=True),  # E.164, sealed
+    Column("email", Text, nullable=True),  # lower case, sealed
     Column("patient_type", String(16), nullable=False),  # new / returning
     Column("reason", Text, nullable=False),
     Column("intake_summary", Text, nullable=False),
@@ -90,7 +97,7 @@ outbox = Table(
     Column("id", Integer, primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("payload", Text, nullable=False),  # JSON
+    Column("payload", Text, nullable=False),  # JSON, sealed
     Column("status", String(16), nullable=False),  # pending / delivered
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
@@ -117,7 +124,49 @@ def _engine_for(url: str) -> Engine:
     else:
         engine = create_engine(url, future=True, pool_pre_ping=True, pool_size=10)
     metadata.create_all(engine)
+    _upgrade(engine)
     return engine
+
+
+#: Columns that hold a person's details, sealed at rest (sealed.py).
+SEALED_COLUMNS = ("patient_name", "phone", "email")
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring a database made by an earlier version up to date: contact columns wide enough
+    for sealed values (PostgreSQL checks VARCHAR lengths; SQLite does not), and every value
+    written before encryption sealed."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            narrow = conn.exec_driver_sql(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                "'bookings' AND data_type = 'character varying' AND column_name IN "
+                "('patient_name', 'phone', 'email')"
+            ).fetchall()
+            for (column,) in narrow:
+                conn.exec_driver_sql(f"ALTER TABLE bookings ALTER COLUMN {column} TYPE TEXT")
+    write(_seal_plain_rows, engine=engine)
+
+
+def _seal_plain_rows(conn: Connection) -> int:
+    """Seal the contact details and hand-off payloads still stored in clear text."""
+
+    def plain(column: Any) -> Any:
+        return and_(column.is_not(None), column != "", not_(column.startswith(PREFIX)))
+
+    changed = 0
+    cols = [bookings.c[name] for name in SEALED_COLUMNS]
+    for row in conn.execute(select(bookings.c.id, *cols).where(or_(*(plain(c) for c in cols)))):
+        values = {name: seal(getattr(row, name)) for name in SEALED_COLUMNS}
+        changed += conn.execute(
+            update(bookings).where(bookings.c.id == row.id).values(**values)
+        ).rowcount
+    for row in conn.execute(select(outbox.c.id, outbox.c.payload).where(plain(outbox.c.payload))):
+        stmt = update(outbox).where(outbox.c.id == row.id).values(payload=seal(row.payload))
+        changed += conn.execute(stmt).rowcount
+    if changed:
+        log.info("sealed %d rows written before contact details were encrypted", changed)
+    return changed
 
 
 def _serialise_sqlite_writes(engine: Engine) -> None:
@@ -138,6 +187,9 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
 
 def engine() -> Engine:
     return _engine_for(database_url())
+
+
+current_engine = engine  # for `write`, whose `engine` parameter shadows the name
 
 
 # --- time helpers ---------------------------------------------------------------------------
@@ -162,11 +214,11 @@ def utcnow() -> dt.datetime:
 T = TypeVar("T")
 
 
-def write(work: Callable[[Connection], T], attempts: int = 5) -> T:
+def write(work: Callable[[Connection], T], attempts: int = 5, *, engine: Engine | None = None) -> T:
     """Run `work` in one transaction, retrying when SQLite still reports a lock."""
     for attempt in range(attempts):
         try:
-            with engine().begin() as conn:
+            with (engine or current_engine()).begin() as conn:
                 return work(conn)
         except OperationalError as exc:
             if "locked" not in str(exc).lower() or attempt == attempts - 1:

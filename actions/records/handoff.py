@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from actions.records.database import engine, outbox, utc, utcnow, write
 from actions.records.outbox import subscribe, unsubscribe
+from actions.records.sealed import unseal
 from clinic.knowledge import read_yaml
 
 log = logging.getLogger(__name__)
@@ -115,14 +116,15 @@ def _claim_due(now: dt.datetime, cfg: HandoffConfig) -> list[Any]:
 
 def _post(row: Any, url: str, session: requests.Session, cfg: HandoffConfig) -> str | None:
     """POST one event; None when the receiver accepted it, else a short error (no PII)."""
-    body = json.loads(row.payload)
+    text = unseal(row.payload) or ""
+    body = json.loads(text)
     headers = {"Content-Type": "application/json", "Idempotency-Key": body["id"]}
     token = cfg.token()
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
         response = session.post(
-            url, data=row.payload.encode("utf-8"), headers=headers, timeout=cfg.timeout_seconds
+            url, data=text.encode("utf-8"), headers=headers, timeout=cfg.timeout_seconds
         )
     except requests.RequestException as exc:
         return f"{type(exc).__name__}: could not reach the webhook"
@@ -209,7 +211,7 @@ def pending_handoffs(limit: int = 50, *, include_delivered: bool = False) -> lis
 
 
 def _describe(row: Any) -> dict[str, Any]:
-    body = json.loads(row.payload)
+    body = json.loads(unseal(row.payload) or "{}")
     booking = body.get("booking") or {}
     person = booking.get("patient") or body.get("callback") or {}
     return {

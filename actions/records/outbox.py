@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from actions.records.database import outbox, utcnow
+from actions.records.sealed import seal
 
 KINDS = ("booking.created", "booking.cancelled", "booking.rescheduled", "callback.requested")
 
@@ -53,7 +54,7 @@ def enqueue(conn: Connection, kind: str, payload: dict[str, Any]) -> int:
     row = {
         "created_at": now,
         "kind": kind,
-        "payload": json.dumps(body, ensure_ascii=False),
+        "payload": seal(json.dumps(body, ensure_ascii=False)),  # it names the patient
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,

@@ -9,6 +9,8 @@ import re
 import pytest
 from sqlalchemy import create_engine, text
 
+from actions.records.sealed import unseal
+
 pytestmark = pytest.mark.model
 
 REFERENCE = re.compile(r"\bBK-[A-HJ-NP-Z2-9]{6}\b")
@@ -72,9 +74,11 @@ def test_a_request_with_a_time_and_a_condition_is_booked(chat, kb, action_db):
         "select status, patient_name, reason, conversation_id from bookings where reference = :r",
         r=reference,
     )
-    assert stored == [("booked", "Zoë O'Brien-Núñez", "Sciatica", chat.sender)]
+    [(status, name, reason, conversation)] = stored
+    assert (status, reason, conversation) == ("booked", "Sciatica", chat.sender)
+    assert name.startswith("enc1:") and unseal(name) == "Zoë O'Brien-Núñez"  # sealed at rest
     events = rows(action_db, "select kind, payload from outbox")
-    payloads = [json.loads(p) for kind, p in events if kind == "booking.created"]
+    payloads = [json.loads(unseal(p)) for kind, p in events if kind == "booking.created"]
     assert any(p["booking"]["reference"] == reference for p in payloads)
 
 
@@ -186,7 +190,7 @@ def test_talk_to_a_person_queues_a_call_back(chat, action_db, ask):
     done = texts(chat("773 555 0187"))
     assert "passed your request" in done
     payloads = [
-        json.loads(p)
+        json.loads(unseal(p))
         for k, p in rows(action_db, "select kind, payload from outbox")
         if k == "callback.requested"
     ]

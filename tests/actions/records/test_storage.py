@@ -24,6 +24,7 @@ from actions.records.bookings import (
     request_callback,
     reschedule_booking,
 )
+from actions.records.sealed import unseal
 from clinic.availability import Slot, candidate_slots, clinic_now
 from clinic.parsing import booking_answers
 
@@ -54,7 +55,7 @@ def outbox_events(kind: str | None = None) -> list[dict]:
     query = select(database.outbox).order_by(database.outbox.c.id)
     with database.engine().connect() as conn:
         rows = list(conn.execute(query))
-    return [json.loads(r.payload) for r in rows if kind is None or r.kind == kind]
+    return [json.loads(unseal(r.payload)) for r in rows if kind is None or r.kind == kind]
 
 
 def active_rows() -> int:
