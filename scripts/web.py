@@ -77,12 +77,38 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/health":
             self._send(b"ok", "text/plain")
             return
+        if path.startswith("/calendar/"):
+            self._calendar(path)
+            return
         target = resolve(path)
         if target is None:
             self.send_error(HTTPStatus.NOT_FOUND)
             return
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         self._send(target.read_bytes(), kind)
+
+    def _calendar(self, path: str) -> None:
+        """A booking's calendar file, for the link in its confirmation (an unguessable token
+        per booking: actions/records/calendar_file.py); 404 for anything else."""
+        from actions.records.calendar_file import booking_for_path, calendar_file
+
+        try:
+            booking = booking_for_path(path)
+        except Exception as exc:  # the database is down: say so, and no details
+            sys.stderr.write(f"web: calendar lookup failed: {type(exc).__name__}\n")
+            self.send_error(HTTPStatus.SERVICE_UNAVAILABLE)
+            return
+        if booking is None:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        self.send_response(HTTPStatus.OK)
+        body = calendar_file(booking)
+        self.send_header("Content-Type", "text/calendar; charset=utf-8")
+        self.send_header("Content-Disposition", f'attachment; filename="{booking.reference}.ics"')
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
 
     def _send(self, body: bytes, kind: str) -> None:
         self.send_response(HTTPStatus.OK)

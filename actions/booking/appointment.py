@@ -38,6 +38,7 @@ from actions.booking.slots import (
 )
 from actions.chat import YES_NO
 from actions.records.bookings import book_or_alternatives
+from actions.records.calendar_file import calendar_url
 from actions.triage.replies import advice_messages
 from clinic.availability import Slot
 from clinic.intake.case import Case, read_piece, summary
@@ -237,7 +238,12 @@ class ActionBookAppointment(Action):
                 FollowupAction("appointment_form"),
             ]
         dispatcher.utter_message(
-            text=text("booked", slot=slot.label(), reference=booking.reference)
+            text=text(
+                "booked",
+                slot=slot.label(),
+                reference=booking.reference,
+                calendar_url=calendar_url(booking.reference),
+            )
         )
         if booking.patient_type == "new":
             dispatcher.utter_message(text=text("booked_new_patient"))

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.booking.slots import FRESH_BOOKING, BookingSlotValidation, slot_label, text
 from actions.chat import YES_NO
 from actions.records.bookings import SlotTaken, cancel_booking, find_booking, reschedule_booking
+from actions.records.calendar_file import calendar_url
 from clinic.availability import Slot
 from clinic.parsing.booking_answers import parse_reference
 
@@ -148,12 +149,22 @@ class ActionManageBooking(Action):
                     booking.reference, contact, new_slot, conversation_id=tracker.sender_id
                 )
                 dispatcher.utter_message(
-                    text=text("moved", reference=moved.reference, slot=moved.slot().label())
+                    text=text(
+                        "moved",
+                        reference=moved.reference,
+                        slot=moved.slot().label(),
+                        calendar_url=calendar_url(moved.reference),
+                    )
                 )
             else:
                 cancel_booking(booking.reference, contact, conversation_id=tracker.sender_id)
                 dispatcher.utter_message(
-                    text=text("cancelled", reference=booking.reference, slot=booking.slot().label())
+                    text=text(
+                        "cancelled",
+                        reference=booking.reference,
+                        slot=booking.slot().label(),
+                        calendar_url=calendar_url(booking.reference),
+                    )
                 )
         except SlotTaken:
             dispatcher.utter_message(text=text("slot_gone"))

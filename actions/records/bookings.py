@@ -49,6 +49,7 @@ class Booking:
     intake_summary: str
     triage_level: str
     conversation_id: str
+    revision: int = 0  # +1 for every move or cancellation
 
     def slot(self) -> Slot:
         return Slot(self.starts_at, self.practitioner)
@@ -78,6 +79,7 @@ def _booking(row: Any) -> Booking:
         intake_summary=m["intake_summary"],
         triage_level=m["triage_level"],
         conversation_id=m["conversation_id"],
+        revision=m["revision"],
     )
 
 
@@ -191,6 +193,14 @@ def _matching_row(conn: Connection, reference: str, contact: str) -> Any:
     return None
 
 
+def booking_by_reference(reference: str) -> Booking | None:
+    """The booking with this reference, booked or cancelled (its calendar file)."""
+    query = select(bookings).where(bookings.c.reference == (reference or "").strip().upper())
+    with engine().connect() as conn:
+        row = conn.execute(query).first()
+    return _booking(row) if row else None
+
+
 def find_booking(reference: str, contact: str) -> Booking | None:
     """The active booking with this reference whose phone or email is `contact`, else None
     (the caller cannot tell a wrong reference from a wrong contact)."""
@@ -210,7 +220,12 @@ def cancel_booking(reference: str, contact: str, *, conversation_id: str) -> Boo
         row = _matching_row(conn, reference, contact)
         if row is None:
             return None
-        values = {"status": "cancelled", "active": None, "updated_at": utcnow()}
+        values = {
+            "status": "cancelled",
+            "active": None,
+            "updated_at": utcnow(),
+            "revision": bookings.c.revision + 1,
+        }
         changed = conn.execute(
             update(bookings).where(bookings.c.id == row.id, bookings.c.active == 1).values(**values)
         ).rowcount
@@ -247,6 +262,7 @@ def reschedule_booking(
             "starts_at": utc(new_slot.start),
             "practitioner": new_slot.practitioner,
             "updated_at": utcnow(),
+            "revision": bookings.c.revision + 1,
         }
         conn.execute(update(bookings).where(bookings.c.id == row.id).values(**values))
         booking = _booking(conn.execute(select(bookings).where(bookings.c.id == row.id)).one())

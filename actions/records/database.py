@@ -39,6 +39,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     event,
+    inspect,
     not_,
     or_,
     select,
@@ -88,6 +89,8 @@ bookings = Table(
     Column("conversation_id", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: 0 when made, +1 for every move or cancellation: the calendar file's SEQUENCE.
+    Column("revision", Integer, nullable=False, server_default="0"),
     UniqueConstraint("starts_at", "practitioner", "active", name="uq_bookings_active_slot"),
 )
 
@@ -133,9 +136,15 @@ SEALED_COLUMNS = ("patient_name", "phone", "email")
 
 
 def _upgrade(engine: Engine) -> None:
-    """Bring a database made by an earlier version up to date: contact columns wide enough
-    for sealed values (PostgreSQL checks VARCHAR lengths; SQLite does not), and every value
-    written before encryption sealed."""
+    """Bring a database made by an earlier version up to date: the bookings' revision
+    column, contact columns wide enough for sealed values (PostgreSQL checks VARCHAR
+    lengths; SQLite does not), and every value written before encryption sealed."""
+    columns = {c["name"] for c in inspect(engine).get_columns("bookings")}
+    if "revision" not in columns:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ALTER TABLE bookings ADD COLUMN revision INTEGER NOT NULL DEFAULT 0"
+            )
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             narrow = conn.exec_driver_sql(

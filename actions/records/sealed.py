@@ -36,6 +36,11 @@ def key_path() -> Path:
     return var_dir() / "data-key"
 
 
+def data_key() -> bytes:
+    """The key's bytes, for keyed hashes of other things (the calendar links' tokens)."""
+    return _load_or_create_key()
+
+
 def _load_or_create_key() -> bytes:
     given = os.environ.get(KEY_ENV)
     if given:
