@@ -4,7 +4,6 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 import sys
 import urllib.error
@@ -14,36 +13,15 @@ import zoneinfo
 import pytest
 from icalendar import Calendar
 
-from actions.records.bookings import cancel_booking, create_booking, reschedule_booking
+from actions.records.bookings import cancel_booking, reschedule_booking
 from actions.records.calendar_file import (
     booking_for_path,
     calendar_file,
     calendar_path,
     calendar_url,
 )
-from clinic.availability import candidate_slots, clinic_now
+from tests.actions.records.samples import EMAIL, NAME, PHONE, book, future_slots
 from tests.helpers import ROOT, free_port, wait_for_http
-
-NAME, PHONE, EMAIL = "Zoë O'Brien", "+15550100123", "zoe@example.org"
-
-
-def slots():
-    start = clinic_now() + dt.timedelta(days=3)
-    return candidate_slots(start, start + dt.timedelta(days=7))
-
-
-def book(slot):
-    return create_booking(
-        slot=slot,
-        name=NAME,
-        phone=PHONE,
-        email=EMAIL,
-        patient_type="new",
-        reason="low back pain",
-        intake_summary="Low back pain, 3 weeks",
-        triage_level="routine",
-        conversation_id="conv-1",
-    )
 
 
 def event_of(data: bytes):
@@ -53,7 +31,7 @@ def event_of(data: bytes):
 
 
 def test_the_file_is_valid_icalendar_with_the_clinic_and_its_time_zone(db_url, kb):
-    slot = slots()[0]
+    slot = future_slots()[0]
     booking = book(slot)
     data = calendar_file(booking)
     cal, event = event_of(data)
@@ -71,7 +49,7 @@ def test_the_file_is_valid_icalendar_with_the_clinic_and_its_time_zone(db_url, k
 
 
 def test_a_move_and_a_cancellation_update_the_same_event(db_url):
-    first, second = slots()[0], slots()[3]
+    first, second = future_slots()[0], future_slots()[3]
     booking = book(first)
     moved = reschedule_booking(booking.reference, PHONE, second, conversation_id="c")
     _, event = event_of(calendar_file(moved))
@@ -83,7 +61,7 @@ def test_a_move_and_a_cancellation_update_the_same_event(db_url):
 
 
 def test_only_the_right_token_opens_a_booking(db_url):
-    one, other = book(slots()[0]), book(slots()[1])
+    one, other = book(future_slots()[0]), book(future_slots()[1])
     path = calendar_path(one.reference)
     assert booking_for_path(path).reference == one.reference
     assert calendar_url(one.reference).endswith(path)
@@ -115,7 +93,7 @@ def web_server(db_url):
 
 
 def test_the_clinic_page_server_serves_the_file_and_refuses_a_wrong_link(web_server):
-    booking = book(slots()[0])
+    booking = book(future_slots()[0])
     path = calendar_path(booking.reference)
     with urllib.request.urlopen(web_server + path, timeout=10) as response:
         assert response.headers["Content-Type"].startswith("text/calendar")

@@ -12,31 +12,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import insert, select
 
 from actions.records import database, sealed
-from actions.records.bookings import create_booking, find_booking, request_callback
+from actions.records.bookings import find_booking, request_callback
 from actions.records.handoff import pending_handoffs
-from clinic.availability import candidate_slots, clinic_now
-
-NAME, PHONE, EMAIL = "Zoë O'Brien", "+15550100123", "zoe@example.org"
-
-
-def a_slot():
-    start = clinic_now() + dt.timedelta(days=3)
-    return candidate_slots(start, start + dt.timedelta(days=7))[0]
-
-
-def book() -> str:
-    booking = create_booking(
-        slot=a_slot(),
-        name=NAME,
-        phone=PHONE,
-        email=EMAIL,
-        patient_type="new",
-        reason="low back pain",
-        intake_summary="Low back pain, 3 weeks",
-        triage_level="routine",
-        conversation_id="conv-1",
-    )
-    return booking.reference
+from tests.actions.records.samples import EMAIL, NAME, PHONE, book, future_slots
 
 
 def reopen() -> None:
@@ -75,7 +53,7 @@ def test_without_a_key_one_is_made_once_and_kept_private(monkeypatch, tmp_path):
 
 
 def test_bookings_and_hand_offs_are_sealed_at_rest_and_open_for_their_readers(db_url, tmp_path):
-    reference = book()
+    reference = book().reference
     request_callback(
         name=NAME,
         phone=PHONE,
@@ -104,7 +82,7 @@ def test_bookings_and_hand_offs_are_sealed_at_rest_and_open_for_their_readers(db
 
 def test_rows_written_before_encryption_are_sealed_when_the_database_opens(db_url):
     now = dt.datetime.now(dt.timezone.utc)
-    slot = a_slot()
+    slot = future_slots()[0]
     with database.engine().begin() as conn:
         if conn.dialect.name == "postgresql":  # as an earlier version made the table
             conn.exec_driver_sql("ALTER TABLE bookings ALTER COLUMN phone TYPE VARCHAR(32)")
