@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.records.sealed import unseal
 from tests.helpers import MODEL, ROOT
 from tests.stack import Stack
 
@@ -332,7 +333,9 @@ def test_widget_answers_and_books_in_a_real_browser(browser, stack):
                 (reference.group(0),),
             ).fetchone()
         assert row is not None, f"{reference.group(0)} is not in {stack.clinic_db}"
-        assert row[0] == "Zoë O'Brien" and row[1] == "zoe@example.com", row
+        # Sealed at rest (actions/records/sealed.py), opened with the session's key.
+        assert row[0].startswith("enc1:") and "O'Brien" not in row[0], row
+        assert unseal(row[0]) == "Zoë O'Brien" and unseal(row[1]) == "zoe@example.com", row
         assert row[2:4] == ("new", "booked"), row
         print(f"  bookings row: {row!r}")
         # No script errors. The one expected entry: the page's Content-Security-Policy blocks
