@@ -14,7 +14,11 @@ what the conversation is about, and decides before the rules do:
 - a short follow-up question ("is it serious?", "can I still have it if I'm pregnant?") goes
   to `action_follow_up`, which answers it about the subject (clinic/subject.py);
 - inside a thread about a condition or treatment, a question the classifier put out of scope
-  but that names nothing outside our scope is a follow-up too ("and on a bike?").
+  but that names nothing outside our scope is a follow-up too ("and on a bike?");
+- a change of time that names no booking already made is not a request to move one ("can we
+  do the afternoon instead" mid-booking goes to the booking form; "could I try it? thursday
+  suits me" starts a booking), and in the booking form a name the classifier called a stop
+  ("Jo Smith") is the answer (clinic/subject.py: change_misread, name_misread).
 
 Red flags are not decided here: RedFlagPolicy has the higher priority, so the triage action
 still wins on every turn. Active forms are left to their rules. Nothing is learnt from
