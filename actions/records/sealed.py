@@ -45,7 +45,12 @@ def _load_or_create_key() -> bytes:
     given = os.environ.get(KEY_ENV)
     if given:
         return given.strip().encode("ascii")
-    path = key_path()
+    return _key_file(key_path())
+
+
+@functools.cache
+def _key_file(path: Path) -> bytes:
+    """The key kept at `path`, made there first if need be; read once per process."""
     if not path.exists():
         _create_key_file(path)
     return path.read_bytes().strip()
