@@ -154,7 +154,8 @@ def _upgrade(engine: Engine) -> None:
             ).fetchall()
             for (column,) in narrow:
                 conn.exec_driver_sql(f"ALTER TABLE bookings ALTER COLUMN {column} TYPE TEXT")
-    write(_seal_plain_rows, engine=engine)
+    with engine.begin() as conn:
+        _seal_plain_rows(conn)
 
 
 def _seal_plain_rows(conn: Connection) -> int:
@@ -198,9 +199,6 @@ def engine() -> Engine:
     return _engine_for(database_url())
 
 
-current_engine = engine  # for `write`, whose `engine` parameter shadows the name
-
-
 # --- time helpers ---------------------------------------------------------------------------
 
 
@@ -223,11 +221,11 @@ def utcnow() -> dt.datetime:
 T = TypeVar("T")
 
 
-def write(work: Callable[[Connection], T], attempts: int = 5, *, engine: Engine | None = None) -> T:
+def write(work: Callable[[Connection], T], attempts: int = 5) -> T:
     """Run `work` in one transaction, retrying when SQLite still reports a lock."""
     for attempt in range(attempts):
         try:
-            with (engine or current_engine()).begin() as conn:
+            with engine().begin() as conn:
                 return work(conn)
         except OperationalError as exc:
             if "locked" not in str(exc).lower() or attempt == attempts - 1:
