@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from actions.records import outbox
+from actions.records.callbacks import insert_callback
 from actions.records.database import bookings, engine, utc, utcnow, write
 from actions.records.sealed import seal, unseal
 from clinic.availability import Slot, candidate_slots, clinic_tz, nearest_free_slots
@@ -218,29 +219,46 @@ def cancel_booking(reference: str, contact: str, *, conversation_id: str) -> Boo
 
     def work(conn: Connection) -> Booking | None:
         row = _matching_row(conn, reference, contact)
-        if row is None:
-            return None
-        values = {
-            "status": "cancelled",
-            "active": None,
-            "updated_at": utcnow(),
-            "revision": bookings.c.revision + 1,
-        }
-        changed = conn.execute(
-            update(bookings).where(bookings.c.id == row.id, bookings.c.active == 1).values(**values)
-        ).rowcount
-        if not changed:
-            return None
-        booking = _booking(conn.execute(select(bookings).where(bookings.c.id == row.id)).one())
-        payload = booking_payload("booking.cancelled", booking, conversation_id)
-        outbox.enqueue(conn, "booking.cancelled", payload)
-        return booking
+        return None if row is None else cancel_row(conn, row.id, conversation_id)
 
     booking = write(work)
     if booking:
         log.info("booking %s cancelled", booking.reference)
         outbox.committed()
     return booking
+
+
+def cancel_row(conn: Connection, booking_id: int, conversation_id: str) -> Booking | None:
+    """Cancel the active booking `booking_id` in the caller's transaction, with its
+    "booking.cancelled" event; None when it is not active."""
+    values = {
+        "status": "cancelled",
+        "active": None,
+        "updated_at": utcnow(),
+        "revision": bookings.c.revision + 1,
+    }
+    changed = conn.execute(
+        update(bookings).where(bookings.c.id == booking_id, bookings.c.active == 1).values(**values)
+    ).rowcount
+    if not changed:
+        return None
+    booking = _booking(conn.execute(select(bookings).where(bookings.c.id == booking_id)).one())
+    payload = booking_payload("booking.cancelled", booking, conversation_id)
+    outbox.enqueue(conn, "booking.cancelled", payload)
+    return booking
+
+
+def bookings_of(conversation_id: str, conn: Connection | None = None) -> list[Booking]:
+    """Every booking a conversation made (any status), soonest first."""
+    query = (
+        select(bookings)
+        .where(bookings.c.conversation_id == conversation_id[:128])
+        .order_by(bookings.c.starts_at)
+    )
+    if conn is not None:
+        return [_booking(row) for row in conn.execute(query)]
+    with engine().connect() as own:
+        return [_booking(row) for row in own.execute(query)]
 
 
 def reschedule_booking(
@@ -292,8 +310,8 @@ def request_callback(
     triage_level: str,
     conversation_id: str,
 ) -> int:
-    """Ask the clinic to call the person back: enqueues "callback.requested" (the clinic
-    system's view of the request is its payload); the outbox id."""
+    """Ask the clinic to call the person back: a request for staff (callbacks.py) and the
+    "callback.requested" event for the clinic's system, in one transaction; the outbox id."""
     person = {"name": name.strip(), "phone": _clean_phone(phone), "email": _clean_email(email)}
     payload = {
         "conversation_id": conversation_id[:128],
@@ -302,7 +320,18 @@ def request_callback(
         "triage_level": triage_level,
         "clinic": _clinic_name(),
     }
-    outbox_id = write(lambda conn: outbox.enqueue(conn, "callback.requested", payload))
+    details = {
+        "conversation_id": conversation_id,
+        "reason": reason,
+        "intake_summary": intake_summary,
+        "triage_level": triage_level,
+    }
+
+    def work(conn: Connection) -> int:
+        insert_callback(conn, person, details)
+        return outbox.enqueue(conn, "callback.requested", payload)
+
+    outbox_id = write(work)
     log.info("callback requested (outbox %s)", outbox_id)
     outbox.committed()
     return outbox_id

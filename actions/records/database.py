@@ -94,6 +94,37 @@ bookings = Table(
     UniqueConstraint("starts_at", "practitioner", "active", name="uq_bookings_active_slot"),
 )
 
+#: Call-back requests for staff to handle (the outbox carries the same request to the clinic's
+#: system); written with that outbox event, in one transaction.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("conversation_id", String(128), nullable=False),
+    Column("patient_name", Text, nullable=False),  # sealed; "" once removed
+    Column("phone", Text, nullable=True),  # sealed
+    Column("email", Text, nullable=True),  # sealed
+    Column("reason", Text, nullable=False),
+    Column("intake_summary", Text, nullable=False),
+    Column("triage_level", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # open / done
+    Column("handled_at", DateTime(timezone=True), nullable=True),
+    Column("handled_by", String(64), nullable=True),  # the staff account that marked it done
+)
+
+#: That a patient asked to be forgotten, and when: never what was deleted, nor who.
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("bookings_cleared", Integer, nullable=False),
+    Column("bookings_cancelled", Integer, nullable=False),
+    Column("callbacks_cleared", Integer, nullable=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,
@@ -189,6 +220,8 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _no_implicit_begin(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
+        # What retention or "forget me" removes is overwritten, not left in free pages.
+        dbapi_connection.execute("PRAGMA secure_delete=ON")
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn) -> None:

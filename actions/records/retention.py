@@ -103,6 +103,10 @@ def delete_idle_conversations(url: str, now: dt.datetime, days: int) -> tuple[in
     if url.startswith("sqlite:///") and not _sqlite_file_exists(url):
         return 0, 0
     engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":  # overwrite what is deleted, as the Rasa server does
+        sa.event.listen(
+            engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA secure_delete=ON")
+        )
     try:
         if not sa.inspect(engine).has_table(TRACKER_EVENTS):
             return 0, 0
