@@ -15,6 +15,9 @@ a row older than the session's start, a conversation's first message, a cache ov
 `TRACKER_CACHE_SIZE` conversations, default 200) reads the whole session from the database.
 SQLite (the default) keeps its connection open, in write-ahead-log mode (`_kept_open_write_ahead`).
 
+A tracker whose `conversation_forgotten` slot is set ("delete my data", actions/privacy/) is
+not saved: the conversation's rows are deleted instead (`forget`).
+
     tracker_store:
       type: addons.tracker_store.CachedSQLTrackerStore
       dialect: sqlite | postgresql
@@ -40,6 +43,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SIZE = 200
+#: The slot action_forget_me sets once the records are cleared (domain/privacy.yml).
+FORGOTTEN_SLOT = "conversation_forgotten"
 
 
 def _dropped(error: sa.exc.DBAPIError) -> bool:
@@ -60,6 +65,8 @@ def _kept_open_write_ahead(engine: sa.engine.Engine) -> sa.engine.Engine:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A deleted conversation's bytes are overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     engine.dispose()
@@ -166,6 +173,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return super()._additional_events(session, tracker)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        if tracker.get_slot(FORGOTTEN_SLOT):
+            await self.forget(tracker.sender_id)
+            return
         try:
             await self._save_and_keep(tracker)
         except sa.exc.DBAPIError as error:
@@ -173,6 +183,20 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 raise
             logger.warning("Tracker store: connection lost; saving again on a new one")
             await self._save_and_keep(tracker)  # not kept any more: Rasa counts what is stored
+
+    async def forget(self, sender_id: str) -> int:
+        """Delete every row of the conversation (the patient asked: action_forget_me set
+        FORGOTTEN_SLOT), instead of saving it; the next message starts a new one. Rasa has
+        no API for this (RasaHQ/rasa#10719). How many rows were deleted."""
+        self._saved.pop(sender_id, None)
+        with self.session_scope() as session:
+            event = self.SQLEvent
+            deleted = session.query(event).filter(event.sender_id == sender_id).delete()
+            session.commit()
+            if self.engine.dialect.name == "sqlite":  # and the old pages out of the log
+                session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        logger.info("Tracker store: a conversation deleted at the patient's request")
+        return int(deleted)
 
     async def _save_and_keep(self, tracker: DialogueStateTracker) -> None:
         before = self._saved.pop(tracker.sender_id, None)

@@ -93,8 +93,9 @@ def action_server(action_db, action_log) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def agent(action_server):
-    """The trained model with the real action server; about 20 s to load, so loaded once."""
+def agent(action_server, tmp_path_factory):
+    """The trained model with the real action server and the tracker store `make run` uses
+    (on a test file); about 20 s to load, so loaded once."""
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing; `make test` trains it first")
     import rasa.utils.log_utils as log_utils
@@ -103,7 +104,13 @@ def agent(action_server):
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    return Agent.load(str(MODEL), action_endpoint=EndpointConfig(url=action_server))
+    from addons.tracker_store import CachedSQLTrackerStore
+
+    db = tmp_path_factory.mktemp("tracker") / "tracker.db"
+    store = CachedSQLTrackerStore(dialect="sqlite", db=str(db))
+    return Agent.load(
+        str(MODEL), action_endpoint=EndpointConfig(url=action_server), tracker_store=store
+    )
 
 
 @pytest.fixture

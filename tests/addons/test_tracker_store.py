@@ -10,7 +10,7 @@ import uuid
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons.tracker_store import CachedSQLTrackerStore
@@ -26,9 +26,9 @@ def store(path) -> CachedSQLTrackerStore:
     return CachedSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path))
 
 
-def conversation(sender: str, *texts: str) -> DialogueStateTracker:
+def conversation(sender: str, *texts: str, domain: Domain = DOMAIN) -> DialogueStateTracker:
     """A conversation as the database hands it back: from its session start on."""
-    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker = DialogueStateTracker(sender, domain.slots)
     tracker.update(SessionStarted())
     tracker.update(ActionExecuted("action_listen"))
     for text in texts:
@@ -204,7 +204,7 @@ def test_sqlite_runs_in_write_ahead_mode_and_a_killed_writer_loses_no_commit(tmp
         f"""
         import asyncio, os, signal
         from rasa.shared.core.domain import Domain
-        from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+        from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
         from rasa.shared.core.trackers import DialogueStateTracker
         from addons.tracker_store import CachedSQLTrackerStore
         domain = Domain.from_yaml("version: '3.1'\\nintents: [greet]\\n")
@@ -219,3 +219,51 @@ def test_sqlite_runs_in_write_ahead_mode_and_a_killed_writer_loses_no_commit(tmp
     subprocess.run([sys.executable, "-c", writer], check=False, timeout=120)
     read = run(SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(path)).retrieve("p9"))
     assert user_texts(read) == ["3 days"]
+
+
+FORGET_DOMAIN = Domain.from_yaml(
+    "version: '3.1'\nintents: [greet]\nslots:\n  conversation_forgotten:\n"
+    "    type: bool\n    mappings: [{type: custom}]\n"
+)
+
+
+def forget_flow(stores: list[CachedSQLTrackerStore], sender: str) -> None:
+    """Two servers share a conversation; the first one forgets it on the patient's word."""
+    first, second = stores
+    tracker = conversation(sender, "my name is Zoë, 07700 900123", domain=FORGET_DOMAIN)
+    run(first.save(tracker))
+    run(first.save(conversation("someone-else", "my back hurts")))
+    assert run(second.retrieve(sender)) is not None  # the other server has it in memory too
+    tracker.update(UserUttered("delete my data"))
+    tracker.update(SlotSet("conversation_forgotten", True))
+    run(first.save(tracker))
+    for server in (first, second):
+        assert run(server.retrieve(sender)) is None
+        assert server._rows(sender) == (0, 0)
+        assert user_texts(run(server.retrieve("someone-else"))) == ["my back hurts"]
+
+
+def test_a_forgotten_conversation_is_deleted_instead_of_saved(tmp_path):
+    path = tmp_path / "t.db"
+    forget_flow([store(path), store(path)], "p9")
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert "Zoë".encode() not in raw and b"900123" not in raw
+
+
+@pytest.mark.postgres
+def test_a_forgotten_conversation_is_deleted_on_postgresql(postgres_url):
+    from urllib.parse import urlsplit
+
+    url = urlsplit(postgres_url)
+    stores = [
+        CachedSQLTrackerStore(
+            domain=DOMAIN,
+            dialect="postgresql",
+            host=url.hostname,
+            port=url.port,
+            db=url.path.lstrip("/"),
+            username=url.username,
+        )
+        for _ in range(2)
+    ]
+    forget_flow(stores, f"forget-{uuid.uuid4().hex[:8]}")
