@@ -72,6 +72,8 @@ OWN_INTENTS = frozenset(
         "reschedule_appointment",
         "request_human",
         "red_flag",
+        "forget_me",
+        "ask_stored_data",
     }
 )
 #: Small talk the classifier also gives to fragments it cannot place ("a fortnight" read as

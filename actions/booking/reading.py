@@ -27,6 +27,7 @@ ORDINALS |= {"third": 2, "3": 2, "3rd": 2, "three": 2}
 #: Intents that are never an answer to "what would you like to be seen for?".
 NOT_A_REASON = frozenset(
     {"red_flag", "stop", "request_human", "cancel_appointment", "reschedule_appointment"}
+    | {"forget_me", "ask_stored_data"}
     | {"bot_challenge", "ask_capabilities", "greet", "goodbye", "thank", "affirm", "deny"}
 )
 

@@ -1,0 +1,1 @@
+"""The patient's control of their data: "delete my data" and "what do you know about me?"."""

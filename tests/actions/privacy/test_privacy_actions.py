@@ -1,0 +1,90 @@
+"""'Delete my data' and 'what do you know about me?' (actions/privacy/) against a real
+records database: what the person is told before and after, and what is changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.privacy.forget import ActionAskForgetConfirmed, ActionForgetMe
+from actions.privacy.stored import ActionTellStoredData
+from actions.records.bookings import create_booking, request_callback
+from actions.records.forget import stored_for
+from tests.actions.records.samples import EMAIL, NAME, PHONE, future_slots
+from tests.helpers import make_tracker, run_action
+
+SENDER = "test"  # make_tracker's conversation id
+
+
+@pytest.fixture
+def booked(db_url):
+    return create_booking(
+        slot=future_slots()[0],
+        name=NAME,
+        phone=PHONE,
+        email=EMAIL,
+        patient_type="new",
+        reason="low back pain",
+        intake_summary="Low back pain, 3 weeks",
+        triage_level="routine",
+        conversation_id=SENDER,
+    )
+
+
+def tracker(**slots):
+    base = {"clinic_name": "Riverside", "patient_name": None, "conversation_forgotten": None}
+    return make_tracker("delete my data", slots={**base, **slots}, intent="forget_me")
+
+
+def test_the_question_names_the_appointment_that_will_be_cancelled(booked) -> None:
+    [message], events = run_action(ActionAskForgetConfirmed(), tracker())
+    assert booked.reference in message["text"] and "cancelled first" in message["text"]
+    assert booked.slot().label() in message["text"]
+    assert "this conversation (1 message) will be deleted" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    assert events == []
+
+
+def test_no_keeps_everything(booked) -> None:
+    [message], events = run_action(ActionForgetMe(), tracker(forget_confirmed=False))
+    assert "haven't deleted anything" in message["text"]
+    assert stored_for(SENDER).bookings[0].patient_name == NAME
+    assert {"event": "slot", "name": "conversation_forgotten", "value": True} not in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+
+
+def test_yes_cancels_clears_and_marks_the_conversation_for_deletion(booked) -> None:
+    request_callback(
+        name=NAME,
+        phone=PHONE,
+        email=None,
+        reason="back pain",
+        intake_summary="",
+        triage_level="routine",
+        conversation_id=SENDER,
+    )
+    slots = {"forget_confirmed": True, "patient_name": NAME, "patient_phone": PHONE}
+    [message], events = run_action(ActionForgetMe(), tracker(**slots))
+    text = message["text"]
+    assert f"cancelled your appointment on {booked.slot().label()} ({booked.reference})" in text
+    assert "deleted this conversation" in text and "call-back request" in text
+    assert NAME not in text and PHONE not in text
+    stored = stored_for(SENDER)
+    assert stored.bookings == [] and stored.callbacks == []  # nothing under this id any more
+    values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert values["conversation_forgotten"] is True
+    assert values["patient_name"] is None and values["forget_confirmed"] is None
+    assert "clinic_name" not in values  # the clinic's own details stay for the next reply
+
+
+def test_what_is_known_lists_the_details_and_the_booking(booked) -> None:
+    slots = {"patient_name": NAME, "patient_phone": PHONE, "case": {"duration": "3 weeks"}}
+    [message], _ = run_action(ActionTellStoredData(), tracker(**slots))
+    text = message["text"]
+    for part in (NAME, PHONE, booked.reference, "3 weeks", "1 message", "delete my data"):
+        assert part in text
+
+
+def test_nothing_known_yet(db_url) -> None:
+    [message], _ = run_action(ActionTellStoredData(), tracker())
+    assert "Nothing about you is stored yet" in message["text"]
