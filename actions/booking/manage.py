@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 class ActionPrepareManageBooking(Action):
-    """Cancel or move: remember which, and take a reference given in the same message."""
+    """Cancel or move: remember which, and take a reference given in the same message, else
+    the booking made earlier in this conversation."""
 
     def name(self) -> str:
         return "action_prepare_manage_booking"
@@ -31,9 +32,14 @@ class ActionPrepareManageBooking(Action):
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         action = "reschedule" if intent == "reschedule_appointment" else "cancel"
+        reference = parse_reference(tracker.latest_message.get("text") or "")
+        if reference is None and tracker.get_slot("last_booking_reference"):
+            # "cancel that" after booking here: that booking (the contact is still checked)
+            reference = tracker.get_slot("last_booking_reference")
+            dispatcher.utter_message(text=text("manage_last_booking", reference=reference))
         events: list[EventType] = [
             SlotSet("manage_action", action),
-            SlotSet("booking_reference", parse_reference(tracker.latest_message.get("text") or "")),
+            SlotSet("booking_reference", reference),
             SlotSet("patient_contact", None),
             SlotSet("booking_confirmed", None),
             SlotSet("form_failures", None),
@@ -158,6 +164,8 @@ class ActionManageBooking(Action):
                 )
             else:
                 cancel_booking(booking.reference, contact, conversation_id=tracker.sender_id)
+                if tracker.get_slot("last_booking_reference") == booking.reference:
+                    done.append(SlotSet("last_booking_reference", None))  # nothing to "move it"
                 dispatcher.utter_message(
                     text=text(
                         "cancelled",
