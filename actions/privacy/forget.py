@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.chat import YES_NO
@@ -24,6 +24,8 @@ from actions.records.forget import Forgotten, forget, future_bookings, stored_fo
 logger = logging.getLogger(__name__)
 
 CONFIRM_SLOT = "forget_confirmed"
+FORGET_INTENT = "forget_me"
+FORGET_FORM = "forget_form"
 FORGOTTEN_SLOT = "conversation_forgotten"
 
 
@@ -63,6 +65,8 @@ def confirm_text(tracker: Tracker) -> str:
         items.append(text("item_bookings", count=bookings_count(len(stored.bookings))))
     if any(c.status == "open" for c in stored.callbacks):
         items.append(text("item_callbacks"))
+    if stored.red_flag_notes:
+        items.append(text("item_red_flags"))
     return listed("confirm", items)
 
 
@@ -76,8 +80,9 @@ class ActionForgetMe(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if tracker.get_slot(CONFIRM_SLOT) is not True:
-            dispatcher.utter_message(text=text("kept"))
-            return [SlotSet(CONFIRM_SLOT, None)]
+            form = interrupted_form(tracker)
+            dispatcher.utter_message(text=text("kept_resume" if form else "kept"))
+            return [SlotSet(CONFIRM_SLOT, None), *([FollowupAction(form)] if form else [])]
         try:
             done = forget(tracker.sender_id, tracker.get_latest_input_channel() or "")
         except Exception:  # the records are unreachable: delete nothing, say so
@@ -91,6 +96,25 @@ class ActionForgetMe(Action):
             if name not in CLINIC_SLOTS and name != FORGOTTEN_SLOT
         ]
         return [*emptied, SlotSet(FORGOTTEN_SLOT, True)]
+
+
+def interrupted_form(tracker: Tracker) -> str | None:
+    """The form that was under way when the person asked to be forgotten (a booking, say),
+    so that a change of mind picks it up again; None when there was none."""
+    events = list(tracker.events)
+    asked = [
+        i
+        for i, e in enumerate(events)
+        if e.get("event") == "user"
+        and (e.get("parse_data") or {}).get("intent", {}).get("name") == FORGET_INTENT
+    ]
+    if not asked:
+        return None
+    for event in reversed(events[: asked[-1]]):
+        if event.get("event") == "active_loop":
+            name = event.get("name")
+            return name if name and name != FORGET_FORM else None
+    return None
 
 
 def done_items(done: Forgotten) -> list[str]:

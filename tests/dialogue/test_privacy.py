@@ -88,3 +88,17 @@ def test_a_red_flag_at_the_question_comes_first_and_nothing_is_deleted(chat, kb)
     assert kb.clinic.emergency_number in urgent
     assert "deleted" not in urgent
     assert stored(chat) is not None
+
+
+def test_a_change_of_mind_mid_booking_carries_on_with_the_booking(chat):
+    chat("can I book for my sciatica")
+    chat("first visit")
+    chat("as soon as possible")
+    chat("the first one")
+    assert chat.slot("requested_slot") == "patient_name"
+    chat("hold on, delete my data")
+    back = texts(chat("no"))
+    assert "carry on" in back and "name" in back
+    assert chat.slot("requested_slot") == "patient_name"
+    chat("Robin Quayle")
+    assert chat.slot("patient_name") == "Robin Quayle"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from actions.privacy.forget import ActionAskForgetConfirmed, ActionForgetMe
+from actions.privacy.forget import ActionAskForgetConfirmed, ActionForgetMe, interrupted_form
 from actions.privacy.stored import ActionTellStoredData
 from actions.records.bookings import create_booking, request_callback
 from actions.records.forget import stored_for
+from actions.records.triage_log import record_triage_event
 from tests.actions.records.samples import EMAIL, NAME, PHONE, future_slots
 from tests.helpers import make_tracker, run_action
 
@@ -88,3 +89,32 @@ def test_what_is_known_lists_the_details_and_the_booking(booked) -> None:
 def test_nothing_known_yet(db_url) -> None:
     [message], _ = run_action(ActionTellStoredData(), tracker())
     assert "Nothing about you is stored yet" in message["text"]
+
+
+def test_the_question_names_the_red_flag_note(db_url) -> None:
+    record_triage_event(SENDER, "emergency", ["cauda_equina"], "can't control my bladder")
+    [message], _ = run_action(ActionAskForgetConfirmed(), tracker())
+    assert "warning signs" in message["text"]
+
+
+def test_no_picks_up_the_booking_that_was_under_way(db_url) -> None:
+    """The person asked mid-booking and then changed their mind: the form goes on."""
+    t = tracker(forget_confirmed=False)
+    t.events = [
+        {"event": "active_loop", "name": "appointment_form"},
+        {
+            "event": "user",
+            "text": "delete my data",
+            "parse_data": {"intent": {"name": "forget_me"}},
+        },
+        {"event": "active_loop", "name": None},
+        {"event": "active_loop", "name": "forget_form"},
+        {"event": "user", "text": "no", "parse_data": {"intent": {"name": "deny"}}},
+        {"event": "active_loop", "name": None},
+    ]
+    [message], events = run_action(ActionForgetMe(), t)
+    assert "carry on" in message["text"]
+    assert {"event": "followup", "name": "appointment_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    assert interrupted_form(tracker()) is None  # asked with no form under way
