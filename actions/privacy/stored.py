@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,6 +13,8 @@ from actions.privacy.wording import listed, messages, text
 from actions.records.forget import Stored, stored_for
 from clinic.intake.case import Case, summary_lines
 from clinic.knowledge import knowledge
+
+logger = logging.getLogger(__name__)
 
 
 class ActionTellStoredData(Action):
@@ -26,7 +29,9 @@ class ActionTellStoredData(Action):
     ) -> list[EventType]:
         try:
             stored = stored_for(tracker.sender_id)
-        except Exception:  # the records are unreachable: say what the conversation holds
+        except Exception as exc:  # the records are unreachable: say what the conversation holds
+            # The type only: database errors quote rows, which hold contact details.
+            logger.error("records unreachable in %s: %s", self.name(), type(exc).__name__)
             stored = None
         items = stored_items(tracker, stored)
         if items:

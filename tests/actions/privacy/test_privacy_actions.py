@@ -118,3 +118,12 @@ def test_no_picks_up_the_booking_that_was_under_way(db_url) -> None:
         {k: e.get(k) for k in ("event", "name")} for e in events
     ]
     assert interrupted_form(tracker()) is None  # asked with no form under way
+
+
+def test_a_database_that_is_down_deletes_nothing_and_says_so(monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://clinic@127.0.0.1:9/nowhere")
+    [message], events = run_action(ActionForgetMe(), tracker(forget_confirmed=True))
+    assert "nothing has been deleted" in message["text"]
+    assert all(e.get("name") != "conversation_forgotten" for e in events)
+    [message], _ = run_action(ActionTellStoredData(), tracker(patient_name=NAME))
+    assert NAME in message["text"]  # what the conversation itself holds is still told
