@@ -47,7 +47,7 @@ class ActionTellStoredData(Action):
 def stored_items(tracker: Tracker, stored: Stored | None) -> list[str]:
     """One line per thing kept beyond the messages themselves."""
     items = [
-        text(f"stored_{key}", **{key: value})
+        text(f"stored_{key}", value=value)
         for key in ("name", "phone", "email")
         if (value := tracker.get_slot(f"patient_{key}"))
     ]
