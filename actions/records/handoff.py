@@ -200,6 +200,52 @@ def deliver_pending(
     return report
 
 
+def retry_now(
+    outbox_id: int, *, url: str | None = None, session: requests.Session | None = None
+) -> dict[str, Any]:
+    """Deliver one pending event now, whatever its backoff (the staff console's "Retry
+    now"): `found`, `delivered`, `error` and a `message` for staff.
+
+    Without a webhook its next attempt is simply made due. An event the worker is posting
+    at this moment (leased) is left to it."""
+    cfg = config()
+    url = url or cfg.url()
+    now = utcnow()
+    query = select(outbox).where(outbox.c.id == outbox_id, outbox.c.status == "pending")
+    with engine().connect() as conn:
+        row = conn.execute(query).first()
+    outcome: dict[str, Any] = {"id": outbox_id, "found": row is not None, "delivered": False}
+    outcome["error"] = None
+    if row is None:
+        return {**outcome, "message": f"no pending hand-off #{outbox_id}"}
+    due = update(outbox).where(
+        outbox.c.id == row.id,
+        outbox.c.status == "pending",
+        outbox.c.next_attempt_at == utc(row.next_attempt_at),
+    )
+    if not url:
+        write(_rows_changed(due.values(next_attempt_at=now)))
+        return {
+            **outcome,
+            "message": f"no webhook configured (set {cfg.url_env}); it stays pending",
+        }
+    lease = now + dt.timedelta(seconds=cfg.timeout_seconds + 30)
+    if write(_rows_changed(due.values(next_attempt_at=lease))) != 1:
+        return {**outcome, "message": f"hand-off #{outbox_id} is being delivered right now"}
+    own_session = session is None
+    session = session or requests.Session()
+    try:
+        error = _post(row, url, session, cfg)
+    finally:
+        if own_session:
+            session.close()
+    _record(row, error, now, cfg)
+    log.info("hand-off %s (%s) retried by staff: %s", row.id, row.kind, error or "delivered")
+    if error is None:
+        return {**outcome, "delivered": True, "message": f"hand-off #{outbox_id} delivered"}
+    return {**outcome, "error": error, "message": f"hand-off #{outbox_id} failed: {error}"}
+
+
 def pending_handoffs(limit: int = 50, *, include_delivered: bool = False) -> list[dict[str, Any]]:
     """Outbox events for staff, oldest first, with the booking reference, time and patient."""
     query = select(outbox).order_by(outbox.c.id).limit(limit)
