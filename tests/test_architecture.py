@@ -3,6 +3,8 @@
 - `clinic/` (the shared core) imports neither `rasa` nor `rasa_sdk`, nor `actions`/`addons`.
 - `addons/` (the Rasa server's components) imports nothing from `actions/` (the action
   server), so a change to an action can never change the NLU.
+- `console/` (the staff console, in the page's web server) reads the records through
+  `actions.records` and the core, and imports neither Rasa, rasa-sdk, `addons` nor `scripts`.
 - No import cycles between the project's modules, function-local imports included.
 - No module over about 500 lines unless its docstring says why; no `sys.path` patches.
 - Side YAML files sit beside the module that reads them; clinic placeholders have one spelling.
@@ -20,7 +22,7 @@ import pytest
 
 from tests.helpers import ROOT
 
-PACKAGES = ("clinic", "actions", "addons", "scripts")
+PACKAGES = ("clinic", "actions", "addons", "console", "scripts")
 MAX_LINES = 520
 
 
@@ -102,6 +104,27 @@ def test_importing_the_whole_core_loads_no_rasa_module():
 def test_the_rasa_server_side_imports_nothing_from_the_action_server():
     problems = _forbidden_imports("addons", ("actions", "rasa_sdk"))
     assert not problems, "\n".join(problems)
+
+
+def test_the_staff_console_imports_neither_rasa_nor_the_rasa_server_side():
+    problems = _forbidden_imports("console", ("rasa", "rasa_sdk", "addons", "scripts"))
+    assert not problems, "\n".join(problems)
+
+
+def test_importing_the_whole_console_loads_no_rasa_module():
+    """The web server that serves the console stays small: no Rasa, no TensorFlow."""
+    console = [m for m in MODULES if m.split(".")[0] == "console"]
+    code = (
+        "import sys, importlib\n"
+        f"for m in {console!r}: importlib.import_module(m)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'rasa', 'rasa_sdk', 'addons', 'tensorflow'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def _graph() -> dict[str, set[str]]:
