@@ -11,6 +11,9 @@ The Rasa HTTP API is on, but only with a token: RASA_AUTH_TOKEN, or one generate
 kept in var/rasa-auth-token (never in the repository). Conversations are kept in an SQLite
 tracker store (TRACKER_DB_PATH, default var/tracker.db), so they survive a restart.
 Messaging channels in credentials.yml are turned on when their environment variables are set.
+The staff console is on the page's server at /staff/: on the first start (no staff account
+yet) an `admin` account is made, with STAFF_ADMIN_PASSWORD as its password when set, else a
+generated one written to var/staff-admin-password (mode 600); only that path is printed.
 
 `make run` / `make shell` call this after building what is missing. It never reads standard
 input in server mode, so it also runs detached (stdin closed, under nohup or a service
@@ -26,6 +29,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -182,16 +186,17 @@ RasaServer = tuple[str, list[str], int]  # name, command, port
 
 def start_servers(
     args: argparse.Namespace, services: Services
-) -> tuple[list[RasaServer], list[str]]:
+) -> tuple[list[RasaServer], list[str], dict[str, str]]:
     """The action server(s), Rasa server(s) and, with replicas, nginx and the stores.
-    Returns the Rasa servers' names and the channels left off."""
+    Returns the Rasa servers' names, the channels left off, and the databases' environment
+    (the bookings and the tracker store) for the page's server and its staff console."""
     if args.replicas == 1:
         endpoints, credentials, off = runtime_config(args.action_port)
         # The tracker store it may purge of idle conversations (actions/records/retention.py).
         tracker = {"TRACKER_DB_PATH": str(tracker_db_path())}
         services.start("actions", action_command(args.action_port), child_env(**tracker))
         rasa = rasa_command(MODEL, endpoints, credentials, args.host, args.port, args.web_port)
-        return [("rasa", rasa, args.port)], off
+        return [("rasa", rasa, args.port)], off, tracker
     top = scale_out.topology(args.port, args.action_port, args.replicas, args.action_replicas)
     stores, actions_env = start_stores(services)
     endpoints, credentials, off = runtime_config(args.action_port, stores)
@@ -208,7 +213,29 @@ def start_servers(
         )
         for i, port in enumerate(top.rasa_ports, start=1)
     ]
-    return rasas, off
+    return rasas, off, actions_env
+
+
+def staff_admin(env: dict[str, str]) -> str:
+    """Make the staff console's first account if there is none (scripts/staff.py
+    ensure-admin, with the databases the page's server will use); the line to print, which
+    names where the password is, never the password."""
+    try:
+        done = subprocess.run(
+            [PY, "scripts/staff.py", "ensure-admin"],
+            cwd=ROOT,
+            env=child_env(**env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired:
+        return "  Staff console: no admin account made (the database did not answer)"
+    if done.returncode:
+        reason = (done.stderr.strip().splitlines() or ["see scripts/staff.py ensure-admin"])[-1]
+        return f"  Staff console: no admin account made ({reason})"
+    return "  " + (done.stdout.strip().splitlines() or ["Staff console"])[-1]
 
 
 def ready_message(page: str, base: str, off: list[str], args: argparse.Namespace) -> str:
@@ -222,6 +249,7 @@ def ready_message(page: str, base: str, off: list[str], args: argparse.Namespace
         "\nThe assistant is ready.\n"
         f"Open {page} to chat with it on the example clinic page.\n"
         f"{scale}"
+        f"  Staff console: {page}/staff/ (staff accounts: scripts/staff.py users)\n"
         "  Messaging channels not configured (their variables are unset): "
         f"{', '.join(off) or 'none'}\n"
         f"  HTTP API: {base}, only with ?token= ({token_hint()})\n"
@@ -323,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         # server only when the first message comes.
         print("Starting the servers (loading the model takes about 20 s) ...", flush=True)
         try:
-            rasas, channels_off = start_servers(args, services)
+            rasas, channels_off, databases = start_servers(args, services)
         except (RuntimeError, OSError) as error:
             print(f"Could not start: {error}", file=sys.stderr)
             return 1
@@ -338,8 +366,9 @@ def main(argv: list[str] | None = None) -> int:
                 if failed:
                     report_failure(services, failed, name)
                     return 1
+        print(staff_admin(databases), flush=True)
         web_cmd = [PY, "scripts/web.py", "--port", str(args.web_port), "--socket-url", base]
-        services.start("web", web_cmd, child_env())
+        services.start("web", web_cmd, child_env(**databases))
         action_health = f"http://127.0.0.1:{args.action_port}/health"
         failed = wait_until(lambda: http_ok(action_health), services, 120)
         if failed:

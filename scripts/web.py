@@ -5,6 +5,7 @@
 `web/index.html` is a template: the clinic's own details come from knowledge/clinic.yml at
 serve time, so a real clinic edits one file. The widget is the npm package rasa-webchat,
 installed by `npm ci` in web/ from the committed lock and served from the project (no CDN).
+The staff console (package `console`) answers everything under /staff.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import html
+import importlib
 import mimetypes
 import sys
 from http import HTTPStatus
@@ -66,11 +68,19 @@ def resolve(path: str) -> Path | None:
     return target
 
 
+def is_console(path: str) -> bool:
+    return path == "/staff" or path.startswith("/staff/")
+
+
 class Handler(BaseHTTPRequestHandler):
     socket_url = "http://localhost:5005"
+    timeout = 60  # seconds a client may take to send its request (no slow-loris threads)
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        if is_console(path):
+            self._console()
+            return
         if path in ("/", "/index.html"):
             self._send(page(self.socket_url), "text/html; charset=utf-8")
             return
@@ -86,6 +96,47 @@ class Handler(BaseHTTPRequestHandler):
             return
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         self._send(target.read_bytes(), kind)
+
+    def do_POST(self) -> None:
+        if is_console(self.path.split("?", 1)[0]):
+            self._console()
+            return
+        self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
+
+    def _console(self) -> None:
+        """The staff console: its own routing, sign-in and errors (console/app.py). A body
+        over console.exchange.MAX_BODY is refused (413) unhandled; up to 64 times that is
+        read and dropped first, so that the client can read the refusal."""
+        from console.app import handle
+        from console.exchange import MAX_BODY, Request
+
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            remaining = length if length <= 64 * MAX_BODY else 0
+            while remaining > 0:  # read and drop a modest one, so the client sees the answer
+                chunk = self.rfile.read(min(MAX_BODY, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            self.close_connection = True
+            self.send_error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length > 0 else HTTPStatus.BAD_REQUEST
+            )
+            return
+        body = self.rfile.read(length) if length else b""
+        request = Request.of(
+            self.command, self.path, self.headers, body=body, peer=self.client_address[0]
+        )
+        response = handle(request)
+        self.send_response(response.status)
+        for name, value in response.all_headers():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
 
     def _calendar(self, path: str) -> None:
         """A booking's calendar file, for the link in its confirmation (an unguessable token
@@ -118,6 +169,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One line per request; a console request's query (a search may hold a phone
+        number) is left out, and phone numbers or emails in its path are masked."""
+        from clinic.privacy import redact
+
+        line = self.requestline
+        if is_console(self.path.split("?", 1)[0]):
+            line = f"{self.command} {redact(self.path.split('?', 1)[0])}"
+        self.log_message('"%s" %s %s', line, str(code), str(size))
+
     def log_message(self, format: str, *args) -> None:
         sys.stderr.write("web: " + (format % args) + "\n")
 
@@ -133,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     Handler.socket_url = args.socket_url
     page(args.socket_url)  # a broken template or clinic.yml fails here, not on a visit
+    importlib.import_module("console.app")  # the staff console, loaded before its first visit
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     try:
         server.serve_forever()
