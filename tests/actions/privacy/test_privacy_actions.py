@@ -7,10 +7,9 @@ import pytest
 
 from actions.privacy.forget import ActionAskForgetConfirmed, ActionForgetMe, interrupted_form
 from actions.privacy.stored import ActionTellStoredData
-from actions.records.bookings import create_booking, request_callback
 from actions.records.forget import stored_for
 from actions.records.triage_log import record_triage_event
-from tests.actions.records.samples import EMAIL, NAME, PHONE, future_slots
+from tests.actions.records.samples import NAME, PHONE, book, call_back
 from tests.helpers import make_tracker, run_action
 
 SENDER = "test"  # make_tracker's conversation id
@@ -18,17 +17,7 @@ SENDER = "test"  # make_tracker's conversation id
 
 @pytest.fixture
 def booked(db_url):
-    return create_booking(
-        slot=future_slots()[0],
-        name=NAME,
-        phone=PHONE,
-        email=EMAIL,
-        patient_type="new",
-        reason="low back pain",
-        intake_summary="Low back pain, 3 weeks",
-        triage_level="routine",
-        conversation_id=SENDER,
-    )
+    return book(conversation_id=SENDER)
 
 
 def tracker(**slots):
@@ -55,15 +44,7 @@ def test_no_keeps_everything(booked) -> None:
 
 
 def test_yes_cancels_clears_and_marks_the_conversation_for_deletion(booked) -> None:
-    request_callback(
-        name=NAME,
-        phone=PHONE,
-        email=None,
-        reason="back pain",
-        intake_summary="",
-        triage_level="routine",
-        conversation_id=SENDER,
-    )
+    call_back(SENDER)
     slots = {"forget_confirmed": True, "patient_name": NAME, "patient_phone": PHONE}
     [message], events = run_action(ActionForgetMe(), tracker(**slots))
     text = message["text"]

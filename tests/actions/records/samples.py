@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from actions.records.bookings import Booking, create_booking
+from actions.records.bookings import Booking, create_booking, request_callback
 from clinic.availability import Slot, candidate_slots, clinic_now
 
 #: A name with an accent and an apostrophe, so encoding and escaping are exercised too.
@@ -17,16 +17,29 @@ def future_slots(days: int = 3) -> list[Slot]:
     return candidate_slots(start, start + dt.timedelta(days=7))
 
 
-def book(slot: Slot | None = None) -> Booking:
+def book(slot: Slot | None = None, conversation_id: str = "conv-1", name: str = NAME) -> Booking:
     """The sample patient's booking of `slot` (the first bookable one by default)."""
     return create_booking(
         slot=slot or future_slots()[0],
-        name=NAME,
+        name=name,
         phone=PHONE,
         email=EMAIL,
         patient_type="new",
         reason="low back pain",
         intake_summary="Low back pain, 3 weeks",
         triage_level="routine",
-        conversation_id="conv-1",
+        conversation_id=conversation_id,
+    )
+
+
+def call_back(conversation_id: str = "conv-1", name: str = NAME) -> int:
+    """The sample patient's call-back request; its outbox id."""
+    return request_callback(
+        name=name,
+        phone=PHONE,
+        email=EMAIL,
+        reason="sciatica",
+        intake_summary="Pain down the left leg",
+        triage_level="routine",
+        conversation_id=conversation_id,
     )

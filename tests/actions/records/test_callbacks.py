@@ -8,24 +8,11 @@ import sqlite3
 from sqlalchemy import select
 
 from actions.records import callbacks, database
-from actions.records.bookings import request_callback
-from tests.actions.records.samples import EMAIL, NAME, PHONE
-
-
-def ask(conversation_id: str = "conv-1") -> int:
-    return request_callback(
-        name=NAME,
-        phone=PHONE,
-        email=EMAIL,
-        reason="sciatica",
-        intake_summary="Pain down the left leg",
-        triage_level="routine",
-        conversation_id=conversation_id,
-    )
+from tests.actions.records.samples import EMAIL, NAME, PHONE, call_back
 
 
 def test_a_request_is_open_for_staff_and_queued_for_the_clinic(db_url) -> None:
-    outbox_id = ask()
+    outbox_id = call_back()
     [request] = callbacks.list_callbacks()
     assert (request.patient_name, request.phone, request.email) == (NAME, PHONE, EMAIL)
     assert (request.status, request.reason, request.triage_level) == ("open", "sciatica", "routine")
@@ -37,7 +24,7 @@ def test_a_request_is_open_for_staff_and_queued_for_the_clinic(db_url) -> None:
 def test_contact_details_are_sealed_at_rest(tmp_path, monkeypatch) -> None:
     path = tmp_path / "clinic.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
-    ask()
+    call_back()
     raw = path.read_bytes()
     for secret in (NAME, PHONE, EMAIL):
         assert secret.encode() not in raw
@@ -46,8 +33,8 @@ def test_contact_details_are_sealed_at_rest(tmp_path, monkeypatch) -> None:
 
 
 def test_marked_done_once_and_then_left_out_of_the_open_list(db_url) -> None:
-    ask("conv-1")
-    ask("conv-2")
+    call_back("conv-1")
+    call_back("conv-2")
     first, second = callbacks.list_callbacks()
     assert callbacks.mark_done(first.id, "admin") is True
     assert callbacks.mark_done(first.id, "admin") is False  # already done
@@ -58,6 +45,6 @@ def test_marked_done_once_and_then_left_out_of_the_open_list(db_url) -> None:
 
 
 def test_a_conversation_s_own_requests(db_url) -> None:
-    ask("conv-1")
-    ask("conv-2")
+    call_back("conv-1")
+    call_back("conv-2")
     assert [c.conversation_id for c in callbacks.list_for("conv-2")] == ["conv-2"]
