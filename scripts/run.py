@@ -155,9 +155,10 @@ def rasa_command(model: Path, endpoints: Path, credentials: Path, host: str, por
     ]  # fmt: skip
 
 
-def start_stores(services: Services) -> tuple[dict, dict[str, str]]:
+def start_stores(services: Services) -> tuple[dict, dict[str, str], str]:
     """Redis and PostgreSQL for replicas: from REDIS_URL / TRACKER_DB_URL, or private ones
-    started here. Returns Rasa's store endpoints and the action servers' environment."""
+    started here. Returns Rasa's store endpoints, the action servers' environment and the
+    Redis URL (the Rasa servers' messaging connectors share their seen event ids there)."""
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
         port = scale_out.free_port()
@@ -178,10 +179,10 @@ def start_stores(services: Services) -> tuple[dict, dict[str, str]]:
         "tracker_store": scale_out.tracker_store(tracker_url),
         "lock_store": scale_out.lock_store(redis_url),
     }
-    return stores, actions_env
+    return stores, actions_env, redis_url
 
 
-RasaServer = tuple[str, list[str], int]  # name, command, port
+RasaServer = tuple[str, list[str], int, dict[str, str]]  # name, command, port, environment
 
 
 def start_servers(
@@ -196,9 +197,9 @@ def start_servers(
         tracker = {"TRACKER_DB_PATH": str(tracker_db_path())}
         services.start("actions", action_command(args.action_port), child_env(**tracker))
         rasa = rasa_command(MODEL, endpoints, credentials, args.host, args.port, args.web_port)
-        return [("rasa", rasa, args.port)], off, tracker
+        return [("rasa", rasa, args.port, {})], off, tracker
     top = scale_out.topology(args.port, args.action_port, args.replicas, args.action_replicas)
-    stores, actions_env = start_stores(services)
+    stores, actions_env, redis_url = start_stores(services)
     endpoints, credentials, off = runtime_config(args.action_port, stores)
     for i, port in enumerate(top.action_ports, start=1):
         services.start(f"actions-{i}", action_command(port), child_env(**actions_env))
@@ -210,6 +211,7 @@ def start_servers(
             f"rasa-{i}",
             rasa_command(MODEL, endpoints, credentials, "127.0.0.1", port, args.web_port),
             port,
+            {"REDIS_URL": redis_url},  # a platform's retry may reach the other server
         )
         for i, port in enumerate(top.rasa_ports, start=1)
     ]
@@ -358,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
         base = f"http://{shown_host}:{args.port}"
         page = f"http://localhost:{args.web_port}"
-        for index, (name, cmd, port) in enumerate(rasas):
-            services.start(name, cmd, child_env())
+        for index, (name, cmd, port, env) in enumerate(rasas):
+            services.start(name, cmd, child_env(**env))
             if index == 0 and len(rasas) > 1:  # the first makes the tracker tables alone
                 own = f"http://127.0.0.1:{port}/webhooks/rest/"
                 failed = wait_until(lambda url=own: http_ok(url), services, args.timeout)
@@ -374,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         if failed:
             report_failure(services, failed, "actions" if args.replicas == 1 else "actions-1")
             return 1
-        rasa_urls = [f"http://127.0.0.1:{port}/webhooks/rest/" for _, _, port in rasas]
+        rasa_urls = [f"http://127.0.0.1:{port}/webhooks/rest/" for _, _, port, _ in rasas]
         failed = wait_until(
             lambda: all(map(http_ok, [*rasa_urls, f"{base}/webhooks/rest/", f"{page}/health"])),
             services,
