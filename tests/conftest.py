@@ -128,6 +128,8 @@ NEEDS_MARKERS = {
     # tests/web/test_widget_browser.py: headless Chromium, and the whole stack with the widget
     "browser": {"browser"},
     "stack": {"model", "browser"},
+    # tests/channels/: the whole assistant with the messaging platforms on
+    "channels": {"model"},
 }
 
 
