@@ -4,7 +4,6 @@ Web API (real slack_sdk requests), mrkdwn escaping and the red-flag tel: link.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,13 +11,6 @@ from addons.channels.slack import TEXT_LIMIT, SignedSlackBot, button_blocks, mrk
 from tests.channels.platform import PlatformStub
 
 TOKEN = "xoxb-test-slack-token"
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[PlatformStub]:
-    platform = PlatformStub()
-    yield platform
-    platform.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import pytest
 from aiogram.types import CallbackQuery
@@ -25,13 +24,6 @@ TOKEN = "123456789:TEST-telegram-token"
 WARNING = (
     "Call 911 now, or go to the nearest emergency department: this needs urgent medical attention."
 )
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[PlatformStub]:
-    platform = PlatformStub()
-    yield platform
-    platform.close()
 
 
 @pytest.fixture
