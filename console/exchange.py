@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 #: The largest request body the console reads (a sign-in or a button's form is < 1 kB).
@@ -32,12 +31,19 @@ SECURITY_HEADERS = (
 )
 
 
+class Headers(Protocol):
+    """What the console reads of request headers: `get`, case-insensitive in a server's
+    headers (http.server's `Message`), exact in a test's dict."""
+
+    def get(self, name: str, default: Any = None, /) -> Any: ...
+
+
 @dataclass
 class Request:
     method: str
     path: str  # without the query string, still percent-encoded
     query: dict[str, str]
-    headers: Mapping[str, str]
+    headers: Headers
     body: bytes = b""
     peer: str = "127.0.0.1"  # the socket's address
     raw_query: str = ""
@@ -52,7 +58,7 @@ class Request:
         return {k: v[0] for k, v in pairs.items()}
 
     @classmethod
-    def of(cls, method: str, target: str, headers: Mapping[str, str], **more: Any) -> Request:
+    def of(cls, method: str, target: str, headers: Headers, **more: Any) -> Request:
         """A Request for `target` (path and query string, as on the request line)."""
         path, _, query = target.partition("?")
         return cls(method, path, cls.parse_query(query), headers, raw_query=query, **more)

@@ -8,4 +8,5 @@ Never import it in a process that also runs Rasa (Rasa needs TensorFlow).
 
 import sys
 
-sys.modules.setdefault("tensorflow", None)  # `import tensorflow` now raises ImportError
+# None in sys.modules makes `import tensorflow` raise ImportError (documented behaviour)
+sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]

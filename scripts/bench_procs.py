@@ -126,7 +126,8 @@ def describe(pid: int) -> dict | None:
     raw = _read(PROC / str(pid) / "cmdline", binary=True)
     if status is None or raw is None:
         return None
-    argv = [a.decode(errors="replace") for a in bytes(raw).split(b"\0") if a]
+    data = raw if isinstance(raw, bytes) else raw.encode()
+    argv = [a.decode(errors="replace") for a in data.split(b"\0") if a]
     comm = str(_read(PROC / str(pid) / "comm") or "").strip()
     memory = parse_status(str(status))
     return {

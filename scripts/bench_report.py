@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 TITLES = {"stock": "stock Rasa", "project1": "project 1 replica", "project2": "project 2 replicas"}
 GB = 1024.0  # MB (MiB) in a GB: memory is read from /proc in kB
@@ -97,7 +98,7 @@ def value(result: dict, row: str) -> float | None:
     if row == "errors":
         load = result.get("load", {})
         return float(sum(phase.get("errors", 0) for phase in load.values()))
-    found = result
+    found: Any = result
     for key in ROW[row].path:
         found = found.get(key) if isinstance(found, dict) else None
     return None if found is None else float(found)

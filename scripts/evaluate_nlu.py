@@ -113,7 +113,7 @@ def score(examples: list[Example], parses: Iterable[dict]) -> Scores:
                 }
             )
     base_gold, base_pred = [base(g) for g in gold], [base(p) for p in pred]
-    labels = sorted(set(base_gold))
+    labels = sorted({g for g in base_gold if g})
     faq = [(g, p) for g, p in zip(gold, pred, strict=True) if "/" in g]
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0

@@ -22,6 +22,7 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from clinic.knowledge import KnowledgeBase, load_knowledge, read_yaml
 from clinic.knowledge.wording import render_faq
@@ -73,7 +74,7 @@ def as_sentences(text: str) -> str:
     return " ".join(ln if ln[-1:] in ".!?:" else f"{ln}." for ln in lines if ln)
 
 
-def _entries(kb: KnowledgeBase) -> list[tuple[str, object]]:
+def _entries(kb: KnowledgeBase) -> list[tuple[str, Any]]:
     return [
         *(("conditions.yml", c) for c in kb.conditions.values()),
         *(("symptoms.yml", s) for s in kb.symptoms.values()),

@@ -25,6 +25,7 @@ the others, and the page, stay up. Ctrl-C or SIGTERM stops everything it started
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import secrets
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             services.start(name, cmd, child_env(**env))
             if index == 0 and len(rasas) > 1:  # the first makes the tracker tables alone
                 own = f"http://127.0.0.1:{port}/webhooks/rest/"
-                failed = wait_until(lambda url=own: http_ok(url), services, args.timeout)
+                failed = wait_until(functools.partial(http_ok, own), services, args.timeout)
                 if failed:
                     report_failure(services, failed, name)
                     return 1
