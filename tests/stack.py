@@ -132,6 +132,13 @@ class Stack:
         path = self.tmp / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def user_texts(self, conversation: str) -> list[str]:
+        """What the tracker recorded the person saying (the HTTP API, with the token)."""
+        url = self.url(f"/conversations/{conversation}/tracker?token={self.token}")
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            events = json.loads(resp.read())["events"]
+        return [e.get("text") for e in events if e["event"] == "user"]
+
     def rest(self, sender: str, message: str) -> list[dict]:
         request = urllib.request.Request(
             self.url("/webhooks/rest/webhook"),

@@ -86,10 +86,7 @@ class Person:
         return [b["message"] for b in mine if "message" in b]
 
     def said(self) -> list[str]:
-        url = self.channels.url(f"/conversations/{self.psid}/tracker?token={self.channels.token}")
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            events = json.loads(resp.read())["events"]
-        return [e.get("text") for e in events if e["event"] == "user"]
+        return self.channels.user_texts(self.psid)
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

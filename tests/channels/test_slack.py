@@ -66,13 +66,6 @@ def as_form(payload: dict[str, Any]) -> bytes:
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def user_texts(channels, conversation: str) -> list[str]:
-    url = channels.url(f"/conversations/{conversation}/tracker?token={channels.token}")
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        events = json.loads(resp.read())["events"]
-    return [e.get("text") for e in events if e["event"] == "user"]
-
-
 class DirectMessage:
     """One person writing to the clinic's app in a direct message."""
 
@@ -169,11 +162,11 @@ def test_buttons_are_block_kit_and_a_tap_continues_the_conversation(channels, pl
     assert 1 <= len(slots) <= 3 and all(b["type"] == "button" for b in slots)
     assert all(b["value"].startswith('/inform{"appointment_slot"') for b in slots)
     assert "full name" in texts(dm.tap(slots[0]["text"]["text"]))
-    assert user_texts(channels, dm.user)[-1] == slots[0]["value"]  # the tap, as its payload
+    assert channels.user_texts(dm.user)[-1] == slots[0]["value"]  # the tap, as its payload
     mark = len(platform.calls)  # the same tap delivered again (same trigger_id): answered once
     assert post(channels, dm.tapped, "application/x-www-form-urlencoded")[0] == 200
     time.sleep(2)
-    assert dm.received(mark) == [] and user_texts(channels, dm.user).count(slots[0]["value"]) == 1
+    assert dm.received(mark) == [] and channels.user_texts(dm.user).count(slots[0]["value"]) == 1
 
 
 def test_a_red_flag_reply_comes_first_with_the_number_as_a_link(channels, platform):
@@ -218,7 +211,7 @@ def test_a_request_not_signed_by_slack_is_refused(channels, platform, kind, case
     assert status == 403 and b"challenge" not in answer.lower() and b"3eZbrw1" not in answer
     time.sleep(2 if kind != "challenge" else 0)
     assert platform.since(mark, "/slack/") == []
-    assert user_texts(channels, dm.user) == []  # it reached no conversation
+    assert channels.user_texts(dm.user) == []  # it reached no conversation
 
 
 def test_an_event_slack_resends_is_answered_once(channels, platform):
@@ -231,4 +224,4 @@ def test_an_event_slack_resends_is_answered_once(channels, platform):
     assert status == 200
     time.sleep(3)
     assert dm.received(mark) == []
-    assert user_texts(channels, dm.user) == ["what causes sciatica?"]
+    assert channels.user_texts(dm.user) == ["what causes sciatica?"]

@@ -48,14 +48,6 @@ def post(channels, update: dict[str, Any], secret: str | None = SECRET) -> int:
         return err.code
 
 
-def user_texts(channels, conversation: str) -> list[str]:
-    """What the assistant's tracker recorded the person saying."""
-    url = channels.url(f"/conversations/{conversation}/tracker?token={channels.token}")
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        events = json.loads(resp.read())["events"]
-    return [e.get("text") for e in events if e["event"] == "user"]
-
-
 class Chat:
     """One person in a private chat with the clinic's bot."""
 
@@ -143,7 +135,7 @@ def test_buttons_are_an_inline_keyboard_and_a_booking_ends_with_its_reference(ch
     assert [b["text"] for b in keyboard(confirm[-1])] == ["Yes", "No"]
     done = texts(chat.tap("Yes"))
     assert REFERENCE.search(done), done
-    said = user_texts(channels, str(chat.id))
+    said = channels.user_texts(str(chat.id))
     assert said.count("/affirm") == 1 and said[-1] == "/affirm"  # the tap, as its payload
 
 
@@ -161,7 +153,7 @@ def test_an_update_without_the_right_secret_token_is_refused(channels, platform,
     assert post(channels, chat.message("I'd like to book an appointment"), secret) == 403
     time.sleep(2)
     assert chat.received(mark) == []
-    assert user_texts(channels, str(chat.id)) == []  # it reached no conversation
+    assert channels.user_texts(str(chat.id)) == []  # it reached no conversation
     tapped = sample("telegram_callback_query")
     tapped["callback_query"]["message"]["chat"]["id"] = chat.id
     assert post(channels, tapped, secret) == 403
@@ -176,4 +168,4 @@ def test_an_update_delivered_again_is_answered_once(channels, platform):
     assert post(channels, update) == 200
     time.sleep(2)
     assert chat.received(mark) == []
-    assert user_texts(channels, str(chat.id)) == ["what causes sciatica?"]
+    assert channels.user_texts(str(chat.id)) == ["what causes sciatica?"]
