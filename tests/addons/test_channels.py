@@ -29,13 +29,16 @@ CHANNEL_VARIABLES = {
     ],
 }
 
+#: The widget's channel: Rasa's socket.io, named "socketio" (addons/channels/webchat.py).
+WEBCHAT = "addons.channels.webchat.WebchatInput"
+
 
 def _credentials() -> dict:
     return yaml.safe_load((ROOT / "credentials.yml").read_text())
 
 
 def test_widget_settings_are_what_rasa_webchat_needs():
-    socket = _credentials()["socketio"]
+    socket = _credentials()[WEBCHAT]
     assert socket == {
         "user_message_evt": "user_uttered",
         "bot_message_evt": "bot_uttered",
@@ -51,7 +54,7 @@ def test_messaging_channels_stay_off_until_their_variables_are_set(monkeypatch):
         for name in names:
             monkeypatch.delenv(name, raising=False)
     on, off = channels_on(_credentials())
-    assert set(on) == {"rest", "socketio"}
+    assert set(on) == {"rest", WEBCHAT}
     assert set(off) == set(CHANNEL_VARIABLES)
 
     telegram = "addons.channels.telegram.SignedTelegramInput"

@@ -301,12 +301,13 @@ def test_an_unset_secret_stops_rasa_rather_than_connecting_without_it(endpoint_e
 
 def test_deploy_channels_are_rest_and_the_widget_with_its_usual_settings():
     deployed = _yaml(DEPLOY / "credentials.yml")
-    widget = _yaml(ROOT / "credentials.yml")["socketio"]
-    assert set(deployed) == {"rest", "socketio"}
-    assert deployed["socketio"] == widget
+    webchat = "addons.channels.webchat.WebchatInput"
+    widget = _yaml(ROOT / "credentials.yml")[webchat]
+    assert set(deployed) == {"rest", webchat}
+    assert deployed[webchat] == widget
     helm_channels = RASA_VALUES["applicationSettings"]["credentials"]
     assert helm_channels["enabled"] is True
-    assert helm_channels["additionalChannelCredentials"]["socketio"] == widget
+    assert helm_channels["additionalChannelCredentials"][webchat] == widget
 
 
 # ---- the image ----------------------------------------------------------------------------
