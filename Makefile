@@ -9,7 +9,7 @@ MODEL   := models/spine-clinic.tar.gz
 KB_PIPE := build/spacy/spine_kb/meta.json
 KB_NLU  := data/nlu/kb_generated.yml
 KB_FAQ  := domain/faq_generated.yml
-WIDGET  := web/node_modules/.package-lock.json
+WIDGET  := build/web/rasa-webchat.js
 ENCODER := build/encoder/all-MiniLM-L6-v2/encoder.tflite
 
 # No network at run time: no telemetry, and keep TensorFlow's start-up chatter out of sight.
@@ -73,12 +73,14 @@ $(MODEL): $(VENV)/.installed $(KB_PIPE) $(KB_NLU) $(KB_FAQ) $(ENCODER) $(MODEL_I
 	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name spine-clinic
 	@touch $@
 
-# The chat widget (rasa-webchat) from the committed npm lock; served by scripts/web.py.
+# The chat widget (rasa-webchat) from the committed npm lock, with the committed build-time
+# patch web/patches/rasa-webchat.yml applied (it refuses any other upstream bundle); served by
+# scripts/web.py. axe-core, for the accessibility test, comes from the same lock.
 web: $(WIDGET)
 
-$(WIDGET): web/package.json web/package-lock.json
+$(WIDGET): $(VENV)/.installed web/package.json web/package-lock.json web/patches/rasa-webchat.yml scripts/patch_widget.py
 	cd web && npm ci --no-audit --no-fund
-	@touch $@
+	$(PY) scripts/patch_widget.py
 
 # RASA_REPLICAS=2 make run: two Rasa servers behind nginx (README, "Scaling out").
 run: $(MODEL) $(WIDGET)

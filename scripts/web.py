@@ -4,7 +4,8 @@
 
 `web/index.html` is a template: the clinic's own details come from knowledge/clinic.yml at
 serve time, so a real clinic edits one file. The widget is the npm package rasa-webchat,
-installed by `npm ci` in web/ from the committed lock and served from the project (no CDN).
+installed by `npm ci` in web/ from the committed lock, patched at build time
+(scripts/patch_widget.py) and served from the project (no CDN).
 The staff console (package `console`) answers everything under /staff.
 """
 
@@ -24,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WEB = ROOT / "web"
 STATIC = WEB / "static"
-WIDGET = WEB / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+#: rasa-webchat as `make web` builds it: the npm bundle with web/patches/rasa-webchat.yml applied.
+WIDGET = ROOT / "build" / "web" / "rasa-webchat.js"
 
 
 def hours_html(clinic) -> str:
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket-url", default="http://localhost:5005")
     args = parser.parse_args(argv)
     if not WIDGET.exists():
-        print(f"{WIDGET} is missing: run `npm ci` in web/ (make run does).", file=sys.stderr)
+        print(f"{WIDGET} is missing: run `make web` (make run does).", file=sys.stderr)
         return 1
     Handler.socket_url = args.socket_url
     page(args.socket_url)  # a broken template or clinic.yml fails here, not on a visit

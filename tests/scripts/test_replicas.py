@@ -28,7 +28,7 @@ from tests.stack import Stack, socket_exchange
 
 pytestmark = [
     pytest.mark.model,
-    pytest.mark.browser,  # the page serves the built widget (web/node_modules)
+    pytest.mark.browser,  # the page serves the built widget (make web)
     pytest.mark.scale,
     pytest.mark.postgres,
     pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model"),

@@ -18,7 +18,7 @@ from tests.stack import Stack, socket_exchange, status
 
 pytestmark = [
     pytest.mark.model,
-    pytest.mark.browser,  # the page serves the built widget (web/node_modules)
+    pytest.mark.browser,  # the page serves the built widget (make web)
     pytest.mark.skipif(not MODEL.exists(), reason="needs the trained model"),
 ]
 

@@ -31,8 +31,8 @@ PATIENT, CALLER = "Zoë O'Brien", "Samuel Carter"
 def stack(tmp_path: Path) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make model` (make test trains first)")
-    if not (ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").exists():
-        pytest.fail("web/node_modules/rasa-webchat is missing: run `npm ci` in web/")
+    if not (ROOT / "build" / "web" / "rasa-webchat.js").exists():
+        pytest.fail("build/web/rasa-webchat.js is missing: run `make web`")
     stack = Stack(tmp_path, env={"STAFF_ADMIN_PASSWORD": ADMIN_PASSWORD})
     try:
         stack.start()
