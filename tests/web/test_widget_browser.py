@@ -1,6 +1,12 @@
 """The website chat widget in a real browser: headless Chromium opens the clinic page that
-`scripts/run.py` serves, opens rasa-webchat, asks a question and books a first visit by
-clicking the buttons, against the whole stack (action server, Rasa over socket.io, page).
+`scripts/run.py` serves, against the whole stack (action server, Rasa over socket.io, page).
+
+- It opens rasa-webchat, asks a question and books a first visit by clicking the buttons.
+- Accessibility (WCAG 2.1 AA): axe-core, from web/package-lock.json, finds no violation with
+  the widget closed, open, after an answer with buttons and after a red-flag reply; a person
+  with only a keyboard opens the chat, answers buttons and closes it; the red-flag reply stands
+  out without colour and its number is a tel: link; motion stops when the system asks for less.
+- Privacy: the browser's own network log shows no request to any host but ours.
 
 Chromium and chromedriver come from Debian (installed here if missing and we are root);
 Selenium never downloads a browser or driver. Screenshots go to results/widget/.
@@ -8,6 +14,7 @@ Selenium never downloads a browser or driver. Screenshots go to results/widget/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -15,6 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -41,6 +49,10 @@ USER_MESSAGE = ".rw-messages-container .rw-group-message.rw-from-client .rw-clie
 BUTTON = ".rw-messages-container .rw-replies .rw-reply"
 
 REFERENCE = re.compile(r"\bBK-[A-Z0-9]{6}\b")
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+#: The rules that fail the test: every WCAG 2.0 and 2.1 rule at level A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 # --------------------------------------------------------------------------- browser
@@ -87,7 +99,8 @@ def browser() -> Iterator:
         "--lang=en-US",
     ):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # "performance" holds the DevTools network events: every request the page makes.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = Service(executable_path=str(CHROMEDRIVER))
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(60)
@@ -100,13 +113,14 @@ def browser() -> Iterator:
 # --------------------------------------------------------------------------- the stack
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for the module; each test opens its own conversation (`fresh_page`)."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make model` (make test trains first)")
-    if not (ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").exists():
-        pytest.fail("web/node_modules/rasa-webchat is missing: run `npm ci` in web/")
-    stack = Stack(tmp_path)
+    if not (ROOT / "build" / "web" / "rasa-webchat.js").exists():
+        pytest.fail("build/web/rasa-webchat.js is missing: run `make web`")
+    stack = Stack(tmp_path_factory.mktemp("widget"))
     try:
         stack.start()
         yield stack
@@ -157,6 +171,16 @@ class Chat:
 
     def count(self) -> int:
         return len(self.bot_texts())
+
+    def settle(self, quiet: float = 2.0) -> None:
+        """Wait until no bot message has arrived for `quiet` seconds."""
+        last, since = self.count(), time.monotonic()
+        deadline = since + REPLY_TIMEOUT
+        while time.monotonic() - since < quiet and time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.count()
+            if now != last:
+                last, since = now, time.monotonic()
 
     def send(self, text: str) -> int:
         """Type `text` and press Enter; returns the bot message count before it."""
@@ -235,6 +259,116 @@ class Chat:
         self.wait.until(shown, message=f"the widget did not show the user message {text!r}")
 
 
+def fresh_page(driver, url: str) -> None:
+    """The page in a new conversation (the widget keeps its session in sessionStorage), with
+    the browser's console and network logs emptied first."""
+    driver.get(url)
+    driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
+    driver.get_log("browser")
+    driver.get_log("performance")
+    driver.get(url)
+
+
+def assert_no_console_errors(driver) -> None:
+    problems = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not problems, problems
+
+
+def assert_only_our_hosts(driver) -> None:
+    """Every request and socket the page opened, from the browser's own network log, went to
+    the page's host or the chat socket's host: no fonts, scripts or beacons elsewhere."""
+    from selenium.webdriver.common.by import By
+
+    page = urlsplit(driver.current_url).netloc
+    socket = driver.find_element(By.ID, "webchat").get_attribute("data-socket-url")
+    ours = {page, urlsplit(socket).netloc}
+    seen: set[str] = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+        elif message["method"] == "Network.webSocketCreated":
+            url = params["url"]
+        else:
+            continue
+        if urlsplit(url).scheme in ("data", "blob", "about"):
+            continue
+        seen.add(urlsplit(url).netloc)
+    print(f"  hosts the page contacted: {sorted(seen)}")
+    assert seen, "the network log is empty: is the performance log on?"
+    assert seen <= ours, f"requests to other hosts: {sorted(seen - ours)}"
+
+
+def check_axe(driver, state: str) -> None:
+    """Run axe-core on the whole page; fail on any WCAG 2.1 A or AA violation and print the
+    counts (best-practice findings are printed, not failed)."""
+    driver.set_script_timeout(60)
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}})
+          .then((r) => done({
+            passes: r.passes.length,
+            violations: r.violations.map((v) => ({
+              id: v.id, impact: v.impact, tags: v.tags, help: v.help,
+              nodes: v.nodes.map((n) => n.target.join(" ")),
+            })),
+          }))
+          .catch((e) => done({error: String(e)}));
+        """,
+        [*WCAG_TAGS, "best-practice"],
+    )
+    assert "error" not in result, result
+    wcag = [v for v in result["violations"] if set(v["tags"]) & set(WCAG_TAGS)]
+    other = [v for v in result["violations"] if v not in wcag]
+    print(
+        f"  axe-core ({state}): {len(wcag)} WCAG 2.1 A/AA violations, "
+        f"{len(other)} best-practice findings, {result['passes']} rules passed"
+    )
+    for v in other:
+        print(f"    best practice: {v['id']} ({v['impact']}) on {v['nodes'][:3]}")
+    assert not wcag, "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} on {v['nodes'][:5]}" for v in wcag
+    )
+
+
+def press(driver, *keys: str) -> None:
+    """Keys sent to whatever has focus, as a person at a keyboard would."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def focused(driver):
+    return driver.switch_to.active_element
+
+
+def tab_to(driver, matches, backwards: bool = False, limit: int = 80):
+    """Press Tab (or Shift+Tab) until `matches(element)` holds for the focused element."""
+    from selenium.webdriver.common.keys import Keys
+
+    path = []
+    for _ in range(limit):
+        if backwards:
+            shift_tab(driver)
+        else:
+            press(driver, Keys.TAB)
+        element = focused(driver)
+        if matches(element):
+            return element
+        path.append(f"{element.tag_name}.{_class_of(element)} {element.text[:30]!r}")
+    raise AssertionError(f"{limit} presses of Tab never reached the element; focus went {path}")
+
+
+def shift_tab(driver) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+
+
 def screenshot(driver, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
@@ -256,7 +390,7 @@ def test_widget_answers_and_books_in_a_real_browser(browser, stack):
     for old in SHOTS.glob("*.png"):  # no stale screenshots from an earlier run
         old.unlink()
     try:
-        driver.get(stack.page_url)
+        fresh_page(driver, stack.page_url)
         body = driver.find_element(By.TAG_NAME, "body").text
         assert "Riverside Spine" in body or re.search(r"\bclinic\b", body, re.I)
         title = driver.find_element(By.CSS_SELECTOR, ".brand-name").text.strip()
@@ -338,14 +472,8 @@ def test_widget_answers_and_books_in_a_real_browser(browser, stack):
         assert unseal(row[0]) == "Zoë O'Brien" and unseal(row[1]) == "zoe@example.com", row
         assert row[2:4] == ("new", "booked"), row
         print(f"  bookings row: {row!r}")
-        # No script errors. The one expected entry: the page's Content-Security-Policy blocks
-        # the Google Fonts stylesheet that rasa-webchat's CSS imports (no CDNs).
-        problems = [
-            e["message"]
-            for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and "fonts.googleapis.com" not in e["message"]
-        ]
-        assert not problems, problems
+        assert_no_console_errors(driver)
+        assert_only_our_hosts(driver)
         print(f"  booked {reference.group(0)} in {time.monotonic() - started:.0f} s")
     except BaseException:
         try:
@@ -356,3 +484,193 @@ def test_widget_answers_and_books_in_a_real_browser(browser, stack):
         except Exception:
             pass
         raise
+
+
+def _class_of(element) -> str:
+    return element.get_attribute("class") or ""
+
+
+@pytest.mark.timeout(600)
+def test_the_widget_is_usable_with_a_keyboard_and_a_screen_reader(browser, stack):
+    """WCAG 2.1 AA with axe-core in four states, and a whole exchange with the keyboard only:
+    Tab to the launcher, type, answer buttons with Enter and Space, scroll the conversation,
+    get a red-flag reply, close with Escape."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    try:
+        fresh_page(driver, stack.page_url)
+        WebDriverWait(driver, REPLY_TIMEOUT).until(
+            ec.element_to_be_clickable((By.CSS_SELECTOR, LAUNCHER)),
+            message="the chat launcher never appeared (socket.io not connected?)",
+        )
+        check_axe(driver, "widget closed")
+
+        # Tab from the top of the page reaches the launcher, which says what it is and that
+        # the chat is closed; Enter opens it and puts the cursor in the message box.
+        launcher = tab_to(driver, lambda e: "rw-launcher" in _class_of(e))
+        assert launcher.get_attribute("aria-label") == "Chat with our virtual assistant"
+        assert launcher.get_attribute("aria-expanded") == "false"
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 10).until(
+            ec.visibility_of_element_located((By.CSS_SELECTOR, CONVERSATION))
+        )
+        WebDriverWait(driver, 5).until(
+            lambda d: "rw-new-message" in _class_of(focused(d)),
+            message="focus did not move to the message box when the chat opened",
+        )
+        assert driver.find_element(By.CSS_SELECTOR, LAUNCHER).get_attribute("aria-expanded") == (
+            "true"
+        )
+        log = driver.find_element(By.CSS_SELECTOR, ".rw-messages-container")
+        assert (log.get_attribute("role"), log.get_attribute("aria-live")) == ("log", "polite")
+        assert log.get_attribute("tabindex") == "0" and log.get_attribute("aria-label")
+        for selector, name in ((".rw-send", "Send"), (".rw-close-button", "Close the chat")):
+            assert driver.find_element(By.CSS_SELECTOR, selector).get_attribute("aria-label") == (
+                name
+            )
+        chat = Chat(driver)
+        chat.expect(r"not for emergencies", 0, "greeting")
+        check_axe(driver, "widget open")
+
+        # Typing and Enter, into whatever has focus.
+        before = chat.count()
+        press(driver, "I'd like to book an appointment", Keys.ENTER)
+        chat.expect(r"What would you like to be seen for\?", before, "reason question")
+        before = chat.count()
+        press(driver, "lower back pain", Keys.ENTER)
+        chat.wait_for_buttons(r"first visit", "new or returning")
+        check_axe(driver, "answer with buttons")
+
+        # The reply buttons are buttons to the keyboard: Shift+Tab back to one, then Enter.
+        first = tab_to(driver, lambda e: e.text.strip() == "No, it's my first visit", True, 8)
+        assert first.get_attribute("role") == "button"
+        assert driver.find_element(By.CSS_SELECTOR, ".rw-replies").get_attribute("role") == (
+            "group"
+        )
+        before = chat.count()
+        press(driver, Keys.ENTER)
+        chat.expect(r"When would suit you\?", before, "preferred time, after Enter")
+        WebDriverWait(driver, 5).until(
+            lambda d: "rw-new-message" in _class_of(focused(d)),
+            message="after a reply button, focus did not go back to the message box",
+        )
+        tab_to(driver, lambda e: e.text.strip() == "As soon as possible", True, 8)
+        press(driver, " ")
+        chat.wait_for_buttons(r"\d{1,2}:\d{2} with ", "slot offer, after Space")
+
+        # The conversation scrolls with the keyboard once it is focused.
+        tab_to(driver, lambda e: e.get_attribute("role") == "log", True, 12)
+        assert driver.execute_script(
+            "return arguments[0].scrollHeight > arguments[0].clientHeight", log
+        )
+        bottom = driver.execute_script("return arguments[0].scrollTop", log)
+        press(driver, Keys.HOME)
+        WebDriverWait(driver, 5).until(
+            lambda d: d.execute_script("return arguments[0].scrollTop", log) < bottom,
+            message="Home in the focused conversation did not scroll it",
+        )
+
+        # A red flag in the middle of the booking: an answer that stands out without colour,
+        # its number a tel: link that opens the phone app, announced by the log.
+        tab_to(driver, lambda e: "rw-new-message" in _class_of(e), False, 12)
+        before = chat.count()
+        press(driver, "I suddenly can't control my bladder", Keys.ENTER)
+        chat.expect(r"^Call \S+ now", before, "red-flag reply")
+        chat.settle()  # the widget re-renders a group of bot messages as each one arrives
+        urgent = WebDriverWait(driver, REPLY_TIMEOUT).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, ".rw-response.rw-urgent"))
+        )
+        link = urgent.find_element(By.CSS_SELECTOR, "a[href^='tel:']")
+        number = knowledge_emergency_number()
+        assert (link.text, link.get_attribute("href")) == (number, f"tel:{number}")
+        assert not driver.execute_script("return arguments[0].hasAttribute('target')", link)
+        label = driver.execute_script(
+            "return getComputedStyle(arguments[0], '::before').content", urgent
+        )
+        assert "Urgent" in label, label
+        style = driver.execute_script(
+            "const s = getComputedStyle(arguments[0]);"
+            "return [s.borderLeftStyle, parseFloat(s.borderLeftWidth), s.fontWeight];",
+            link.find_element(By.XPATH, "./ancestor::div[contains(@class, 'rw-urgent')]"),
+        )
+        assert style[0] == "solid" and style[1] >= 6, style
+        assert urgent.find_element(By.XPATH, "./ancestor::*[@role='log']")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", urgent)
+        screenshot(driver, "red-flag.png")
+        check_axe(driver, "red-flag reply")
+
+        # Escape closes the chat and gives focus back to the launcher; the page goes on.
+        press(driver, Keys.ESCAPE)
+        WebDriverWait(driver, 5).until(
+            ec.invisibility_of_element_located((By.CSS_SELECTOR, CONVERSATION))
+        )
+        WebDriverWait(driver, 5).until(
+            lambda d: "rw-launcher" in _class_of(focused(d)),
+            message="closing the chat did not give focus back to the launcher",
+        )
+        assert focused(driver).get_attribute("aria-expanded") == "false"
+        # Never trapped: Shift+Tab from the launcher goes back into the page.
+        shift_tab(driver)
+        assert not driver.execute_script(
+            "return document.getElementById('webchat').contains(document.activeElement)"
+        )
+        assert_no_console_errors(driver)
+        assert_only_our_hosts(driver)
+    except BaseException:
+        try:
+            print(f"\nscreenshot: {screenshot(driver, 'failure-keyboard.png')}")
+            print(f"launcher output:\n{stack.output()[-3000:]}")
+        except Exception:
+            pass
+        raise
+
+
+def knowledge_emergency_number() -> str:
+    from clinic.knowledge import knowledge
+
+    return knowledge().clinic.emergency_number
+
+
+@pytest.mark.timeout(300)
+def test_the_widget_stops_moving_when_the_system_asks_for_less_motion(browser, stack):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+
+    def opened_animation() -> list:
+        fresh_page(driver, stack.page_url)
+        WebDriverWait(driver, REPLY_TIMEOUT).until(
+            ec.element_to_be_clickable((By.CSS_SELECTOR, LAUNCHER))
+        ).click()
+        container = WebDriverWait(driver, 10).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, CONVERSATION))
+        )
+        return driver.execute_script(
+            "const s = getComputedStyle(arguments[0]);"
+            "return [s.animationName, s.transitionDuration];",
+            container,
+        )
+
+    try:
+        # As shipped, the chat slides in: the check below is about something real.
+        assert opened_animation()[0] == "slide-in"
+        driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]},
+        )
+        assert opened_animation() == ["none", "0s"]
+        assert (
+            driver.execute_script(
+                "return getComputedStyle(document.documentElement).scrollBehavior"
+            )
+            == "auto"
+        )
+        assert_only_our_hosts(driver)
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
