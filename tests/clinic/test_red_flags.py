@@ -95,6 +95,20 @@ def test_negated_hypothetical_family_and_benign_messages_are_not(text):
     assert red_flags_in(text) == []
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # "suddenly can't ..." is only about walking when walking follows: the reply leads
+        # with the sign the person reported.
+        ("I suddenly can't control my bladder", ["bladder_bowel"]),
+        ("I suddenly can't walk properly", ["progressive_weakness"]),
+        ("sudden difficulty walking since this morning", ["progressive_weakness"]),
+    ],
+)
+def test_the_sign_reported_is_the_only_one_found(text, expected):
+    assert [h.id for h in red_flags_in(text)] == expected
+
+
 def test_thoughts_of_suicide_count_even_as_a_question():
     assert {h.id for h in red_flags_in("what if I just ended it all?")} == {"self_harm"}
 
