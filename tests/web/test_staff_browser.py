@@ -3,8 +3,9 @@ patient books a visit and asks for a call-back in the chat (over the REST channe
 member of staff signs in as `admin` in headless Chromium, finds the booking's reference on
 the bookings page, and marks the call-back done, which takes it off the open list.
 
-Chromium and chromedriver from Debian, as for the widget's test (its helpers are reused).
-Screenshots go to results/staff/.
+Every page it visits is checked with axe-core for WCAG 2.1 A/AA (tests/web/browser.py), as
+the widget is. Chromium and chromedriver from Debian (tests/web/conftest.py). Screenshots go
+to results/staff/.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pytest
 
 from tests.helpers import MODEL, ROOT
 from tests.stack import Stack
-from tests.web.test_widget_browser import REFERENCE, browser  # noqa: F401  (a fixture)
+from tests.web.browser import check_axe
+from tests.web.test_widget_browser import REFERENCE
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
@@ -101,7 +103,7 @@ def screenshot(driver, name: str) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_staff_sign_in_see_the_booking_and_mark_a_call_back_done(browser, stack):  # noqa: F811
+def test_staff_sign_in_see_the_booking_and_mark_a_call_back_done(browser, stack):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -127,6 +129,7 @@ def test_staff_sign_in_see_the_booking_and_mark_a_call_back_done(browser, stack)
         driver.find_element(By.ID, "password").send_keys("not the password")
         driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
         wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "Wrong account"))
+        check_axe(driver, "sign-in page with an error")
         driver.find_element(By.ID, "username").send_keys("admin")
         driver.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
@@ -138,12 +141,14 @@ def test_staff_sign_in_see_the_booking_and_mark_a_call_back_done(browser, stack)
         cookie = driver.get_cookie("staff_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/staff"
         screenshot(driver, "bookings.png")
+        check_axe(driver, "bookings")
 
         # The call-back: marked done, it leaves the open list.
         driver.find_element(By.LINK_TEXT, "Call-backs").click()
         wait.until(ec.title_contains("Call-back requests"))
         assert CALLER in driver.find_element(By.TAG_NAME, "main").text
         screenshot(driver, "callbacks.png")
+        check_axe(driver, "call-backs")
         button = driver.find_element(
             By.CSS_SELECTOR, f"button[aria-label='Mark call-back {callback_id} done']"
         )
@@ -159,6 +164,7 @@ def test_staff_sign_in_see_the_booking_and_mark_a_call_back_done(browser, stack)
         wait.until(ec.title_contains("Audit log"))
         log = driver.find_element(By.TAG_NAME, "main").text
         assert "bookings list" in log and "call-back list" in log
+        check_axe(driver, "audit log")
         # No CSP violation, no missing stylesheet or icon; the one expected entry is the
         # 403 of the wrong password above.
         problems = [

@@ -8,32 +8,37 @@
   out without colour and its number is a tel: link; motion stops when the system asks for less.
 - Privacy: the browser's own network log shows no request to any host but ours.
 
-Chromium and chromedriver come from Debian (installed here if missing and we are root);
-Selenium never downloads a browser or driver. Screenshots go to results/widget/.
+The browser is the `browser` fixture of tests/web/conftest.py; the axe, network and keyboard
+helpers are in tests/web/browser.py. Screenshots go to results/widget/.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from actions.records.sealed import unseal
 from tests.helpers import MODEL, ROOT
 from tests.stack import Stack
+from tests.web.browser import (
+    assert_no_console_errors,
+    assert_only_our_hosts,
+    check_axe,
+    class_of,
+    focused,
+    press,
+    shift_tab,
+    tab_to,
+    wait_for_focus,
+)
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SHOTS = ROOT / "results" / "widget"
 READY_TIMEOUT = 180  # seconds for the launcher to bring everything up
 REPLY_TIMEOUT = 60  # seconds for each bot reply
@@ -56,58 +61,6 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 # --------------------------------------------------------------------------- browser
-
-
-def _ensure_chromium() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    if os.geteuid() != 0:
-        pytest.skip(
-            f"{CHROMIUM} or {CHROMEDRIVER} is missing and we are not root to install them: run "
-            "`sudo apt-get install -y --no-install-recommends chromium chromium-driver`"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium", "chromium-driver"],
-    ):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(f"apt-get installed chromium, but {CHROMIUM} or {CHROMEDRIVER} is missing")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
-    """Headless Chromium driven by the system chromedriver (no Selenium Manager downloads)."""
-    pytest.importorskip("selenium", reason="selenium is in requirements.lock: make venv")
-    _ensure_chromium()
-    # The driver path below makes Selenium skip Selenium Manager; should it ever run, offline.
-    os.environ["SE_OFFLINE"] = "true"
-    os.environ["SE_AVOID_STATS"] = "true"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        "--lang=en-US",
-    ):
-        options.add_argument(arg)
-    # "performance" holds the DevTools network events: every request the page makes.
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = Service(executable_path=str(CHROMEDRIVER))
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 # --------------------------------------------------------------------------- the stack
@@ -269,106 +222,6 @@ def fresh_page(driver, url: str) -> None:
     driver.get(url)
 
 
-def assert_no_console_errors(driver) -> None:
-    problems = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    assert not problems, problems
-
-
-def assert_only_our_hosts(driver) -> None:
-    """Every request and socket the page opened, from the browser's own network log, went to
-    the page's host or the chat socket's host: no fonts, scripts or beacons elsewhere."""
-    from selenium.webdriver.common.by import By
-
-    page = urlsplit(driver.current_url).netloc
-    socket = driver.find_element(By.ID, "webchat").get_attribute("data-socket-url")
-    ours = {page, urlsplit(socket).netloc}
-    seen: set[str] = set()
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        params = message.get("params", {})
-        if message["method"] == "Network.requestWillBeSent":
-            url = params["request"]["url"]
-        elif message["method"] == "Network.webSocketCreated":
-            url = params["url"]
-        else:
-            continue
-        if urlsplit(url).scheme in ("data", "blob", "about"):
-            continue
-        seen.add(urlsplit(url).netloc)
-    print(f"  hosts the page contacted: {sorted(seen)}")
-    assert seen, "the network log is empty: is the performance log on?"
-    assert seen <= ours, f"requests to other hosts: {sorted(seen - ours)}"
-
-
-def check_axe(driver, state: str) -> None:
-    """Run axe-core on the whole page; fail on any WCAG 2.1 A or AA violation and print the
-    counts (best-practice findings are printed, not failed)."""
-    driver.set_script_timeout(60)
-    driver.execute_script(AXE.read_text(encoding="utf-8"))
-    result = driver.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}})
-          .then((r) => done({
-            passes: r.passes.length,
-            violations: r.violations.map((v) => ({
-              id: v.id, impact: v.impact, tags: v.tags, help: v.help,
-              nodes: v.nodes.map((n) => n.target.join(" ")),
-            })),
-          }))
-          .catch((e) => done({error: String(e)}));
-        """,
-        [*WCAG_TAGS, "best-practice"],
-    )
-    assert "error" not in result, result
-    wcag = [v for v in result["violations"] if set(v["tags"]) & set(WCAG_TAGS)]
-    other = [v for v in result["violations"] if v not in wcag]
-    print(
-        f"  axe-core ({state}): {len(wcag)} WCAG 2.1 A/AA violations, "
-        f"{len(other)} best-practice findings, {result['passes']} rules passed"
-    )
-    for v in other:
-        print(f"    best practice: {v['id']} ({v['impact']}) on {v['nodes'][:3]}")
-    assert not wcag, "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} on {v['nodes'][:5]}" for v in wcag
-    )
-
-
-def press(driver, *keys: str) -> None:
-    """Keys sent to whatever has focus, as a person at a keyboard would."""
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    ActionChains(driver).send_keys(*keys).perform()
-
-
-def focused(driver):
-    return driver.switch_to.active_element
-
-
-def tab_to(driver, matches, backwards: bool = False, limit: int = 80):
-    """Press Tab (or Shift+Tab) until `matches(element)` holds for the focused element."""
-    from selenium.webdriver.common.keys import Keys
-
-    path = []
-    for _ in range(limit):
-        if backwards:
-            shift_tab(driver)
-        else:
-            press(driver, Keys.TAB)
-        element = focused(driver)
-        if matches(element):
-            return element
-        path.append(f"{element.tag_name}.{_class_of(element)} {element.text[:30]!r}")
-    raise AssertionError(f"{limit} presses of Tab never reached the element; focus went {path}")
-
-
-def shift_tab(driver) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.keys import Keys
-
-    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
-
-
 def screenshot(driver, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
@@ -486,10 +339,6 @@ def test_widget_answers_and_books_in_a_real_browser(browser, stack):
         raise
 
 
-def _class_of(element) -> str:
-    return element.get_attribute("class") or ""
-
-
 @pytest.mark.timeout(600)
 def test_the_widget_is_usable_with_a_keyboard_and_a_screen_reader(browser, stack):
     """WCAG 2.1 AA with axe-core in four states, and a whole exchange with the keyboard only:
@@ -511,16 +360,15 @@ def test_the_widget_is_usable_with_a_keyboard_and_a_screen_reader(browser, stack
 
         # Tab from the top of the page reaches the launcher, which says what it is and that
         # the chat is closed; Enter opens it and puts the cursor in the message box.
-        launcher = tab_to(driver, lambda e: "rw-launcher" in _class_of(e))
+        launcher = tab_to(driver, lambda e: "rw-launcher" in class_of(e))
         assert launcher.get_attribute("aria-label") == "Chat with our virtual assistant"
         assert launcher.get_attribute("aria-expanded") == "false"
         press(driver, Keys.ENTER)
         WebDriverWait(driver, 10).until(
             ec.visibility_of_element_located((By.CSS_SELECTOR, CONVERSATION))
         )
-        WebDriverWait(driver, 5).until(
-            lambda d: "rw-new-message" in _class_of(focused(d)),
-            message="focus did not move to the message box when the chat opened",
+        wait_for_focus(
+            driver, "rw-new-message", "focus did not move to the message box when the chat opened"
         )
         assert driver.find_element(By.CSS_SELECTOR, LAUNCHER).get_attribute("aria-expanded") == (
             "true"
@@ -554,9 +402,10 @@ def test_the_widget_is_usable_with_a_keyboard_and_a_screen_reader(browser, stack
         before = chat.count()
         press(driver, Keys.ENTER)
         chat.expect(r"When would suit you\?", before, "preferred time, after Enter")
-        WebDriverWait(driver, 5).until(
-            lambda d: "rw-new-message" in _class_of(focused(d)),
-            message="after a reply button, focus did not go back to the message box",
+        wait_for_focus(
+            driver,
+            "rw-new-message",
+            "after a reply button, focus did not go back to the message box",
         )
         tab_to(driver, lambda e: e.text.strip() == "As soon as possible", True, 8)
         press(driver, " ")
@@ -576,7 +425,7 @@ def test_the_widget_is_usable_with_a_keyboard_and_a_screen_reader(browser, stack
 
         # A red flag in the middle of the booking: an answer that stands out without colour,
         # its number a tel: link that opens the phone app, announced by the log.
-        tab_to(driver, lambda e: "rw-new-message" in _class_of(e), False, 12)
+        tab_to(driver, lambda e: "rw-new-message" in class_of(e), False, 12)
         before = chat.count()
         press(driver, "I suddenly can't control my bladder", Keys.ENTER)
         chat.expect(r"^Call \S+ now", before, "red-flag reply")
@@ -608,9 +457,8 @@ def test_the_widget_is_usable_with_a_keyboard_and_a_screen_reader(browser, stack
         WebDriverWait(driver, 5).until(
             ec.invisibility_of_element_located((By.CSS_SELECTOR, CONVERSATION))
         )
-        WebDriverWait(driver, 5).until(
-            lambda d: "rw-launcher" in _class_of(focused(d)),
-            message="closing the chat did not give focus back to the launcher",
+        wait_for_focus(
+            driver, "rw-launcher", "closing the chat did not give focus back to the launcher"
         )
         assert focused(driver).get_attribute("aria-expanded") == "false"
         # Never trapped: Shift+Tab from the launcher goes back into the page.
