@@ -196,7 +196,7 @@ def bookings_page(items: list[dict[str, Any]]) -> str:
 def _done_button(callback_id: int, csrf: str) -> str:
     return (
         f'<form method="post" action="/staff/callbacks/{callback_id}/done">{csrf_field(csrf)}'
-        f'<button type="submit" aria-label="Mark call-back {callback_id} done">Mark done'
+        f'<button type="submit" aria-label="Mark done: call-back {callback_id}">Mark done'
         "</button></form>"
     )
 
@@ -261,7 +261,7 @@ def _iso_when(text: str) -> str:
 def _retry_button(outbox_id: int, csrf: str) -> str:
     return (
         f'<form method="post" action="/staff/handoffs/{outbox_id}/retry">{csrf_field(csrf)}'
-        f'<button type="submit" aria-label="Retry hand-off {outbox_id} now">Retry now</button>'
+        f'<button type="submit" aria-label="Retry now: hand-off {outbox_id}">Retry now</button>'
         "</form>"
     )
 

@@ -150,7 +150,7 @@ def test_staff_sign_in_see_the_booking_and_mark_a_call_back_done(browser, stack)
         screenshot(driver, "callbacks.png")
         check_axe(driver, "call-backs")
         button = driver.find_element(
-            By.CSS_SELECTOR, f"button[aria-label='Mark call-back {callback_id} done']"
+            By.CSS_SELECTOR, f"button[aria-label='Mark done: call-back {callback_id}']"
         )
         button.click()
         wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "marked done"))

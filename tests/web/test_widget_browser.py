@@ -213,9 +213,10 @@ class Chat:
 
 
 def fresh_page(driver, url: str) -> None:
-    """The page in a new conversation (the widget keeps its session in sessionStorage), with
-    the browser's console and network logs emptied first."""
-    driver.get(url)
+    """The page in a new conversation, chat closed, with the browser's console and network
+    logs emptied first. The widget keeps its state in sessionStorage and writes it back as
+    its page unloads, so the storage is cleared from a page of the same site without it."""
+    driver.get(url.rstrip("/") + "/health")
     driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
     driver.get_log("browser")
     driver.get_log("performance")
