@@ -134,7 +134,10 @@ def test_a_pronoun_after_a_switch_means_the_latest_subject(kb):
 def test_serious_about_the_patients_own_case_never_judges_it(kb):
     text, _ = follow_up("is it serious?", {"topic": "case", "case": {"duration": "3 days"}})
     assert "can't tell how serious your own pain is" in text
-    assert "Nothing you've told me so far is one of the warning signs" in text
+    assert "Nothing you've told me so far is one of the emergency signs" in text
+    # It never says there is no same-day sign: pain worse when coughing is one, and is not
+    # flagged (it is also an ordinary sciatica feature).
+    assert "please read the whole list" in text and "the same day" in text
     assert kb.clinic.emergency_number in text
     text, _ = follow_up("is it serious?", {"topic": "case", "triage_level": "urgent"})
     assert "needs checking by a doctor first" in text
