@@ -28,7 +28,7 @@ help:
 	@echo "make run     start the assistant: clinic page with the chat widget on http://localhost:8080"
 	@echo "make shell   chat with the assistant in this terminal"
 	@echo "make test    run every check: lint and types, data validation, pytest, test stories"
-	@echo "make unit    the tests that need no trained model and no browser (under 2 min)"
+	@echo "make unit    the tests that need no trained model and no browser (about 4 min)"
 	@echo "make eval    train the NLU from scratch and measure it (and, beside it, the pipeline"
 	@echo "             without the sentence encoder), play the multi-turn patient"
 	@echo "             conversations, grade every answer's reading level: reports/nlu/,"
