@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 import redis
 
@@ -67,6 +68,17 @@ def red_flag_call(text: str) -> str | None:
     tel: link); on SMS and WhatsApp the phone recognises the plain number."""
     match = CALL_FIRST.match(text or "")
     return match.group("number") if match else None
+
+
+def link_red_flag_call(text: str, link: Callable[[str, str], str]) -> str | None:
+    """`text` with the number its red-flag reply leads with replaced by `link(number, dial)`
+    (`dial`: the digits and + a tel: link takes), or None when it leads with no number."""
+    number = red_flag_call(text)
+    if number is None:
+        return None
+    start = text.index(number)
+    dial = re.sub(r"[^\d+]", "", number)
+    return f"{text[:start]}{link(number, dial)}{text[start + len(number) :]}"
 
 
 class SeenEvents:

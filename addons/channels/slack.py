@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from addons.channels.common import SeenEvents, red_flag_call, split_text
+from addons.channels.common import SeenEvents, link_red_flag_call, split_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +54,8 @@ def api_url() -> str:
 def mrkdwn(text: str) -> str:
     """Text as Slack shows it: &, < and > escaped, a red-flag number as a tel: link."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    number = red_flag_call(text)
-    if number is None:
-        return escaped
-    start = escaped.index(number)
-    dial = re.sub(r"[^\d+]", "", number)
-    return f"{escaped[:start]}<tel:{dial}|{number}>{escaped[start + len(number) :]}"
+    linked = link_red_flag_call(escaped, lambda number, dial: f"<tel:{dial}|{number}>")
+    return escaped if linked is None else linked
 
 
 def button_blocks(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,8 +4,8 @@ that rasa-webchat shows it as urgent and its number as a tel: link.
 rasa-webchat 1.0.1 reads a bot message's `metadata.customCss` (`{"style": "class", "css":
 ...}`) as an extra class on that message, and renders the text as Markdown, where a
 `[911](tel:911)` link is allowed. Rasa 3.6's own socket.io output sends only the text, so
-this output adds both to a reply that leads with a number to call (`red_flag_call`, the same
-test the other connectors use). Everything else, the channel's name ("socketio") included,
+this output adds both to a reply that leads with a number to call (`link_red_flag_call`, the
+same test the other connectors use). Everything else, the channel's name ("socketio") included,
 is Rasa's.
 
 The class, `rw-urgent`, is styled in web/static/widget.css: a thick border and an "Urgent"
@@ -14,7 +14,6 @@ label, so the reply stands out without relying on its colour.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from addons.channels.common import red_flag_call
+from addons.channels.common import link_red_flag_call
 
 #: The class rasa-webchat adds to a red-flag reply (web/static/widget.css styles it).
 URGENT_CLASS = "rw-urgent"
@@ -31,12 +30,9 @@ URGENT_CLASS = "rw-urgent"
 def urgent_markdown(text: str) -> tuple[str, dict[str, Any] | None]:
     """`text` with a leading red-flag number as a Markdown tel: link, and the widget metadata
     that marks it urgent; other text unchanged, with no metadata."""
-    number = red_flag_call(text)
-    if number is None:
+    linked = link_red_flag_call(text, lambda number, dial: f"[{number}](tel:{dial})")
+    if linked is None:
         return text, None
-    start = text.index(number)
-    dial = re.sub(r"[^\d+]", "", number)
-    linked = f"{text[:start]}[{number}](tel:{dial}){text[start + len(number) :]}"
     return linked, {"customCss": {"style": "class", "css": URGENT_CLASS}}
 
 
